@@ -1,0 +1,36 @@
+"""What every stage command shares: --params/--set, and bad input reported as one line."""
+from __future__ import annotations
+
+import argparse
+import sys
+import typing
+
+from pipeline.params import Params, ParamsError, load_params
+
+
+class UserError(Exception):
+    """Bad input that the user can fix; reported as one line naming the file and the problem."""
+
+
+def stage_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=description)
+    parser.add_argument("--params", default="params.yaml", help="parameter file (default: %(default)s)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override one parameter; repeatable, e.g. --set synth.seed=3")
+    return parser
+
+
+def params_from_args(args: argparse.Namespace) -> Params:
+    return load_params(args.params, args.overrides)
+
+
+def run(main: typing.Callable[[], None], prog: str) -> None:
+    """Run a stage's main(); a user error becomes one line on stderr and exit status 2."""
+    try:
+        main()
+    except (UserError, ParamsError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,145 @@
+"""The only reader of params.yaml: typed, frozen dataclasses, one section per stage.
+
+Every key must be present and of its declared type; an unknown or mistyped key fails with one line that
+names it. `--set section.key=value` overrides are applied to the raw YAML before validation, so they are
+checked the same way.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+
+class ParamsError(ValueError):
+    """params.yaml (or an override) does not match the schema."""
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    """The synthetic world (pipeline/synth.py). Counts are videos, images or sequences."""
+    out: str
+    seed: int
+    workers: int
+    image_width: int
+    image_height: int
+    jpeg_quality: int
+    vid_train_videos: int
+    vid_val_videos: int
+    vid_frames: int
+    det_images: int
+    coco_images: int
+    ytbb_videos: int
+    ytbb_timestamps: int
+    otb_sequences: int
+    vot_sequences: int
+    got10k_sequences: int
+    lasot_sequences: int
+    benchmark_frames: int
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One training dataset: its raw format (which source adapter reads it), root folder and split."""
+    format: str
+    root: str
+    split: str
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    out: str
+    metrics: str
+
+
+@dataclass(frozen=True)
+class Params:
+    synth: SynthParams
+    datasets: dict[str, DatasetSpec]
+    index: IndexParams
+
+
+def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str] = ()) -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ParamsError(f"{path}:{where} not valid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections at the top level")
+    for override in overrides:
+        _apply_override(raw, override, path)
+    return _build(Params, raw, "", path)
+
+
+def _apply_override(raw: dict, override: str, path: Path) -> None:
+    key, sep, value = override.partition("=")
+    if not sep or not key:
+        raise ParamsError(f"--set {override!r}: expected section.key=value")
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            raise ParamsError(f"--set {override!r}: {path} has no section {key.rsplit('.', 1)[0]!r}")
+        node = node[part]
+    if leaf not in node:
+        raise ParamsError(f"--set {override!r}: unknown key {key!r} in {path}")
+    node[leaf] = yaml.safe_load(value)
+
+
+def _build(cls, data, where: str, path: Path):
+    """Validate `data` against type `cls`; `where` is the dotted key for messages."""
+    origin = typing.get_origin(cls)
+    if dataclasses.is_dataclass(cls):
+        if not isinstance(data, dict):
+            raise ParamsError(f"{path}: {where or 'top level'} must be a mapping, got {_describe(data)}")
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        section = where or "top level"
+        for key in data:
+            if key not in hints:
+                raise ParamsError(f"{path}: unknown key {_join(where, key)!r} in section {section!r} "
+                                  f"(known: {', '.join(names)})")
+        for name in names:
+            if name not in data:
+                raise ParamsError(f"{path}: missing key {_join(where, name)!r} in section {section!r}")
+        return cls(**{name: _build(hints[name], data[name], _join(where, name), path) for name in names})
+    if origin is dict:
+        key_type, value_type = typing.get_args(cls)
+        if not isinstance(data, dict):
+            raise ParamsError(f"{path}: {where!r} must be a mapping, got {_describe(data)}")
+        return {_build(key_type, k, where, path): _build(value_type, v, _join(where, str(k)), path)
+                for k, v in data.items()}
+    if origin is list:
+        (item_type,) = typing.get_args(cls)
+        if not isinstance(data, list):
+            raise ParamsError(f"{path}: {where!r} must be a list, got {_describe(data)}")
+        return [_build(item_type, v, f"{where}[{i}]", path) for i, v in enumerate(data)]
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(cls)
+        if data is None and type(None) in options:
+            return None
+        (inner,) = [t for t in options if t is not type(None)]
+        return _build(inner, data, where, path)
+    if cls is float and isinstance(data, int) and not isinstance(data, bool):
+        return float(data)
+    # bool is a subclass of int: `seed: yes` must not pass as an int.
+    if isinstance(data, cls) and not (cls is int and isinstance(data, bool)):
+        return data
+    raise ParamsError(f"{path}: {where!r} must be {cls.__name__}, got {_describe(data)}")
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _describe(value) -> str:
+    return f"{type(value).__name__} {value!r}"

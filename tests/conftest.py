@@ -1,0 +1,46 @@
+"""Shared fixtures: a tiny synthetic world, written once per test session."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import synth
+from pipeline.params import load_params
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+# Small enough to write in a few seconds, large enough to contain every effect the world renders.
+TINY_WORLD = ["synth.vid_train_videos=8", "synth.vid_val_videos=2", "synth.vid_frames=6", "synth.det_images=12",
+              "synth.coco_images=12", "synth.ytbb_videos=6", "synth.ytbb_timestamps=5", "synth.otb_sequences=2",
+              "synth.vot_sequences=2", "synth.got10k_sequences=2", "synth.lasot_sequences=3",
+              "synth.benchmark_frames=30", "synth.workers=2"]
+
+
+def tiny_params(*overrides):
+    return load_params(REPO / "params.yaml", [*TINY_WORLD, *overrides])
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory) -> Path:
+    return synth.run(tiny_params().synth, tmp_path_factory.mktemp("world") / "synthetic")
+
+
+def run_module(module: str, *args: str, cwd=REPO, check=False) -> subprocess.CompletedProcess:
+    """Run `python -m module args` as a user would, capturing its output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, check=check)
+
+
+def dataset_specs(world: Path) -> dict:
+    """The datasets section of params.yaml, re-rooted at a synthetic world written elsewhere."""
+    specs = load_params(REPO / "params.yaml").datasets
+    out = load_params(REPO / "params.yaml").synth.out
+    return {name: dataclasses.replace(spec, root=str(world / Path(spec.root).relative_to(out)))
+            for name, spec in specs.items()}
