@@ -1,0 +1,231 @@
+"""Index stage: one common index per training dataset, from its raw annotations.
+
+    python -m pipeline.index --dataset vid      # writes data/index/vid.* and metrics/index/vid.json
+    python -m pipeline.index --summary          # prints the statistics of every indexed dataset
+
+The index of a dataset is two files, compact and fast to load for millions of boxes:
+  <name>.json         categories, videos, tracks [video, track name, category] and image paths
+                      (relative to the dataset root)
+  <name>.frames.npy   one row per object-frame (FRAME_DTYPE), sorted by track then frame; opens with
+                      np.load(mmap_mode='r'), no pickle. Absent frames (visible 0) have image -1 and a
+                      NaN box.
+plus <name>.skipped.tsv, every item left out with its reason. Boxes are [x, y, w, h], 0-based,
+continuous pixels, clipped to the image (a clip is counted). Nothing is dropped without being counted.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from pipeline import cli
+from pipeline.params import DatasetSpec, IndexParams
+from pipeline.sources import Annotation, Skip, adapters
+
+FRAME_DTYPE = np.dtype([("track", "<i4"), ("frame", "<i8"), ("image", "<i4"), ("box", "<f4", (4,)),
+                        ("visible", "u1"), ("image_size", "<i4", (2,))])
+# Reasons every statistics file reports, zero or not; adapters may add their own (e.g. iscrowd).
+SKIP_REASONS = ("annotation_unparsable", "path_escapes_root", "image_missing", "image_unreadable",
+                "box_nonpositive", "box_outside_image", "duplicate")
+
+
+@dataclass
+class DatasetIndex:
+    """A loaded index: `frames` (FRAME_DTYPE rows) and the string tables of the JSON file."""
+    name: str
+    categories: list[str]
+    videos: list[str]
+    tracks: list[list]      # [video index, track name, category index]
+    images: list[str]
+    frames: np.ndarray
+
+    def track_frames(self, track: int) -> np.ndarray:
+        lo, hi = np.searchsorted(self.frames["track"], [track, track + 1])
+        return self.frames[lo:hi]
+
+
+def load(directory: str | Path, name: str) -> DatasetIndex:
+    directory = Path(directory)
+    try:
+        meta = json.loads((directory / f"{name}.json").read_text())
+        frames = np.load(directory / f"{name}.frames.npy", mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError as err:
+        raise cli.UserError(f"{err.filename}: no such file (run: python -m pipeline.index --dataset {name})") from None
+    return DatasetIndex(name, meta["categories"], meta["videos"], meta["tracks"], meta["images"], frames)
+
+
+class _Images:
+    """Checks each image once: inside the root, present, and a readable image header (its size)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.cache: dict[str, tuple | Skip] = {}
+
+    def check(self, relpath: str) -> tuple[int, int] | Skip:
+        if relpath not in self.cache:
+            self.cache[relpath] = self._check(relpath)
+        return self.cache[relpath]
+
+    def _check(self, relpath: str):
+        norm = os.path.normpath(relpath)
+        if os.path.isabs(relpath) or norm == ".." or norm.startswith(".." + os.sep):
+            return Skip("path_escapes_root", relpath)
+        path = self.root / norm
+        try:
+            with Image.open(path) as img:  # reads the header only
+                return img.size
+        except FileNotFoundError:
+            return Skip("image_missing", str(path))
+        except OSError as err:
+            return Skip("image_unreadable", str(path), str(err))
+
+
+def _validate(ann: Annotation, size: tuple[int, int]) -> tuple | Skip:
+    """The annotation's box in pixels, clipped to the image, and whether it was clipped; or a Skip."""
+    width, height = size
+    x, y, w, h = ann.box
+    if ann.normalized:
+        x, y, w, h = x * width, y * height, w * width, h * height
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+        return Skip("box_nonpositive", ann.image, f"box {ann.box}")
+    x0, y0, x1, y1 = max(x, 0.0), max(y, 0.0), min(x + w, width), min(y + h, height)
+    if x1 <= x0 or y1 <= y0:
+        return Skip("box_outside_image", ann.image, f"box {ann.box} in a {width}x{height} image")
+    # Fractions times the image size are not exact: only a clip of more than 1e-3 px counts as one.
+    was_clipped = max(x0 - x, y0 - y, x + w - x1, y + h - y1) > 1e-3
+    return (x0, y0, x1 - x0, y1 - y0), was_clipped
+
+
+def build(name: str, spec: DatasetSpec):
+    """Read a dataset with its adapter and validate it: (index tables, frame rows, stats, skipped items)."""
+    root = Path(spec.root)
+    if not root.is_dir():
+        raise cli.UserError(f"{root}: dataset root of {name!r} does not exist (datasets.{name}.root in params)")
+    read = adapters().get(spec.format)
+    if read is None:
+        raise cli.UserError(f"datasets.{name}.format: unknown format {spec.format!r} "
+                            f"(known: {', '.join(sorted(adapters()))})")
+    images = _Images(root)
+    skipped: list[Skip] = []
+    kept: dict[tuple, tuple] = {}   # (video, track, frame) -> (image, box, visible, size, category)
+    clipped = 0
+    for item in tqdm(read(root, spec.split), desc=f"index {name}", unit="box", mininterval=1):
+        if isinstance(item, Skip):
+            skipped.append(item)
+            continue
+        key = (item.video, item.track, item.frame)
+        if key in kept:
+            skipped.append(Skip("duplicate", item.image, f"video {item.video} track {item.track} frame {item.frame}"))
+            continue
+        if item.box is None:  # absent: no image to check (often none exists), the track records the gap
+            kept[key] = (None, (math.nan,) * 4, 0, (0, 0), item.category)
+            continue
+        size = images.check(item.image)
+        checked = size if isinstance(size, Skip) else _validate(item, size)
+        if isinstance(checked, Skip):
+            skipped.append(checked)
+            continue
+        box, was_clipped = checked
+        clipped += was_clipped
+        kept[key] = (item.image, box, 1, size, item.category)
+
+    # Sorted tables make the index a function of the annotations alone, whatever order the files came in.
+    categories = sorted({v[4] for v in kept.values()})
+    videos = sorted({k[0] for k in kept})
+    track_keys = sorted({k[:2] for k in kept})
+    image_paths = sorted({v[0] for v in kept.values() if v[0] is not None})
+    video_id = {v: i for i, v in enumerate(videos)}
+    track_id = {t: i for i, t in enumerate(track_keys)}
+    image_id = {p: i for i, p in enumerate(image_paths)} | {None: -1}
+    category_id = {c: i for i, c in enumerate(categories)}
+    tracks = [[video_id[v], t, None] for v, t in track_keys]
+    frames = np.zeros(len(kept), FRAME_DTYPE)
+    for row, key in enumerate(sorted(kept, key=lambda k: (track_id[k[:2]], k[2]))):
+        image, box, visible, size, category = kept[key]
+        frames[row] = (track_id[key[:2]], key[2], image_id[image], box, visible, size)
+        tracks[track_id[key[:2]]][2] = category_id[category]
+    meta = {"dataset": name, "format": spec.format, "split": spec.split, "categories": categories,
+            "videos": videos, "tracks": tracks, "images": image_paths}
+    reasons = {r: 0 for r in SKIP_REASONS}
+    for s in skipped:
+        reasons[s.reason] = reasons.get(s.reason, 0) + 1
+    visible = int(frames["visible"].sum())
+    stats = {"dataset": name, "videos": len(videos), "tracks": len(tracks), "object_frames": len(frames),
+             "visible": visible, "absent": len(frames) - visible, "images": len(image_paths),
+             "categories": len(categories), "clipped": clipped, "skipped": reasons}
+    return meta, frames, stats, skipped
+
+
+def _write_atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+def run(name: str, spec: DatasetSpec, params: IndexParams) -> dict:
+    meta, frames, stats, skipped = build(name, spec)
+    out, metrics = Path(params.out), Path(params.metrics)
+    _write_atomic(out / f"{name}.frames.npy", lambda f: np.save(f, frames, allow_pickle=False))
+    _write_atomic(out / f"{name}.json", lambda f: f.write(json.dumps(meta, separators=(",", ":")).encode()))
+    listing = "reason\tpath\tdetail\n" + "".join(f"{s.reason}\t{s.path}\t{s.detail}\n" for s in skipped)
+    _write_atomic(out / f"{name}.skipped.tsv", lambda f: f.write(listing.encode()))
+    _write_atomic(metrics / f"{name}.json", lambda f: f.write((json.dumps(stats, indent=2) + "\n").encode()))
+    _report(stats, skipped, out / f"{name}.skipped.tsv")
+    return stats
+
+
+def _report(stats: dict, skipped: list[Skip], listing: Path) -> None:
+    print(f"index {stats['dataset']}: {stats['videos']} videos, {stats['tracks']} tracks, "
+          f"{stats['object_frames']} object-frames ({stats['absent']} absent), {stats['clipped']} boxes clipped")
+    counted = {r: n for r, n in stats["skipped"].items() if n}
+    if counted:
+        print(f"index {stats['dataset']}: skipped " + ", ".join(f"{r} {n}" for r, n in counted.items())
+              + f"; every item in {listing}")
+        for reason in counted:
+            for s in [s for s in skipped if s.reason == reason][:3]:
+                print(f"  {reason}: {s.path} {s.detail}".rstrip())
+
+
+def summary_table(metrics_dir: str | Path) -> str:
+    """The statistics of every indexed dataset as a Markdown table."""
+    files = sorted(Path(metrics_dir).glob("*.json"))
+    if not files:
+        raise cli.UserError(f"{metrics_dir}: no index statistics yet (run: dvc repro)")
+    rows = [json.loads(f.read_text()) for f in files]
+    reasons = sorted({r for row in rows for r, n in row["skipped"].items() if n})
+    columns = ["videos", "tracks", "object_frames", "absent", "images", "categories", "clipped"]
+    header = ["dataset", *columns, *(f"skip:{r}" for r in reasons)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [row["dataset"], *(row[c] for c in columns), *(row["skipped"].get(r, 0) for r in reasons)]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = cli.stage_parser("pipeline.index", "Index a training dataset (datasets.<name> in params) into "
+                                                "the common format, with counted skips.")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--dataset", help="dataset name, a key of the datasets section")
+    group.add_argument("--summary", action="store_true", help="print the statistics of every indexed dataset")
+    args = parser.parse_args()
+    params = cli.params_from_args(args)
+    if args.summary:
+        print(summary_table(params.index.metrics))
+        return
+    if args.dataset not in params.datasets:
+        raise cli.UserError(f"unknown dataset {args.dataset!r} (datasets in {args.params}: "
+                            f"{', '.join(params.datasets)})")
+    run(args.dataset, params.datasets[args.dataset], params.index)
+
+
+if __name__ == "__main__":
+    cli.run(main, "index")
