@@ -22,7 +22,7 @@ def read(root: Path, split: str):
         annotations = data["annotations"]
     except FileNotFoundError:
         raise UserError(f"{path}: no such file (COCO annotations for split {split!r})") from None
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: not valid JSON ({err})") from None
     except (KeyError, TypeError) as err:
         raise UserError(f"{path}: not a COCO instances file (missing {err})") from None

@@ -18,22 +18,29 @@ from pipeline.sources import Annotation, Skip
 def read(root: Path, split: str):
     path = root / f"yt_bb_detection_{split}.csv"
     try:
-        f = open(path, newline="")
+        f = open(path, newline="", encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{path}: no such file (YouTube-BB detection CSV for split {split!r})") from None
     with f:
-        for line, row in enumerate(csv.reader(f), 1):
-            where = f"{path}:{line}"
-            try:
-                youtube_id, timestamp, class_id, class_name, object_id, presence, *coords = row
-                timestamp, class_id, object_id = int(timestamp), int(class_id), int(object_id)
-                xmin, xmax, ymin, ymax = (float(v) for v in coords)
-                if presence not in ("present", "absent"):
-                    raise ValueError(f"object_presence {presence!r}")
-            except ValueError as err:
-                yield Skip("annotation_unparsable", where, str(err) or "expected 10 columns")
-                continue
-            image = f"yt_bb_detection_{split}/{class_id}/{youtube_id}_{timestamp}_{class_id}_{object_id}.jpg"
-            box = (xmin, ymin, xmax - xmin, ymax - ymin) if presence == "present" else None
-            yield Annotation(youtube_id, f"{class_id}:{object_id}", timestamp, image, box, class_name,
-                             normalized=True)
+        try:
+            yield from _rows(path, f, split)
+        except UnicodeDecodeError as err:
+            raise UserError(f"{path}: not a UTF-8 text file ({err})") from None
+
+
+def _rows(path, f, split):
+    for line, row in enumerate(csv.reader(f), 1):
+        where = f"{path}:{line}"
+        try:
+            youtube_id, timestamp, class_id, class_name, object_id, presence, *coords = row
+            timestamp, class_id, object_id = int(timestamp), int(class_id), int(object_id)
+            xmin, xmax, ymin, ymax = (float(v) for v in coords)
+            if presence not in ("present", "absent"):
+                raise ValueError(f"object_presence {presence!r}")
+        except ValueError as err:
+            yield Skip("annotation_unparsable", where, str(err) or "expected 10 columns")
+            continue
+        image = f"yt_bb_detection_{split}/{class_id}/{youtube_id}_{timestamp}_{class_id}_{object_id}.jpg"
+        box = (xmin, ymin, xmax - xmin, ymax - ymin) if presence == "present" else None
+        yield Annotation(youtube_id, f"{class_id}:{object_id}", timestamp, image, box, class_name,
+                         normalized=True)

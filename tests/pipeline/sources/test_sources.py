@@ -33,7 +33,8 @@ def vid_xml(folder, filename, objects, width=64, height=48):
 
 
 def build(root, fmt, split):
-    return index.build("fixture", DatasetSpec(fmt, str(root), split))
+    meta, images, frames, stats, skipped = index.build("fixture", DatasetSpec(fmt, str(root), split))
+    return {**meta, "images": images}, frames, stats, skipped
 
 
 def skips(stats):
@@ -198,3 +199,13 @@ def test_missing_root_and_unknown_format(tmp_path):
         build(tmp_path / "nowhere", "coco", "train2017")
     with pytest.raises(UserError, match=r"unknown format 'pascal'"):
         build(tmp_path, "pascal", "train")
+
+
+def test_annotation_files_that_are_not_text_are_one_clear_error(tmp_path):
+    (tmp_path / "yt_bb_detection_train.csv").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(UserError, match=r"yt_bb_detection_train.csv: not a UTF-8 text file"):
+        build(tmp_path, "youtube_bb", "train")
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations/instances_train2017.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(UserError, match=r"instances_train2017.json: not valid JSON"):
+        build(tmp_path, "coco", "train2017")
