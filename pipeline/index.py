@@ -3,9 +3,9 @@
     python -m pipeline.index --dataset vid      # writes data/index/vid.* and metrics/index/vid.json
     python -m pipeline.index --summary          # prints the statistics of every indexed dataset
 
-The index of a dataset is two files, compact and fast to load for millions of boxes:
-  <name>.json         categories, videos, tracks [video, track name, category] and image paths
-                      (relative to the dataset root)
+The index of a dataset is three files, compact and fast to load for millions of boxes:
+  <name>.json         categories, videos and tracks [video, track name, category]
+  <name>.images.txt   image paths relative to the dataset root, one per line
   <name>.frames.npy   one row per object-frame (FRAME_DTYPE), sorted by track then frame; opens with
                       np.load(mmap_mode='r'), no pickle. Absent frames (visible 0) have image -1 and a
                       NaN box.
@@ -28,8 +28,8 @@ from pipeline import cli
 from pipeline.params import DatasetSpec, IndexParams
 from pipeline.sources import Annotation, Skip, adapters
 
-FRAME_DTYPE = np.dtype([("track", "<i4"), ("frame", "<i8"), ("image", "<i4"), ("box", "<f4", (4,)),
-                        ("visible", "u1"), ("image_size", "<i4", (2,))])
+FRAME_DTYPE = np.dtype([("track", "<i4"), ("frame", "<i4"), ("image", "<i4"), ("box", "<f4", (4,)),
+                        ("visible", "u1"), ("image_size", "<u2", (2,))])
 # Reasons every statistics file reports, zero or not; adapters may add their own (e.g. iscrowd).
 SKIP_REASONS = ("annotation_unparsable", "path_escapes_root", "image_missing", "image_unreadable",
                 "box_nonpositive", "box_outside_image", "duplicate")
@@ -37,7 +37,7 @@ SKIP_REASONS = ("annotation_unparsable", "path_escapes_root", "image_missing", "
 
 @dataclass
 class DatasetIndex:
-    """A loaded index: `frames` (FRAME_DTYPE rows) and the string tables of the JSON file."""
+    """A loaded index: `frames` (FRAME_DTYPE rows) and its string tables."""
     name: str
     categories: list[str]
     videos: list[str]
@@ -45,19 +45,24 @@ class DatasetIndex:
     images: list[str]
     frames: np.ndarray
 
+    def __post_init__(self):
+        # Rows are sorted by track: the rows of track t are frames[start[t]:start[t + 1]].
+        counts = np.bincount(self.frames["track"], minlength=len(self.tracks))
+        self.track_start = np.concatenate([[0], np.cumsum(counts)])
+
     def track_frames(self, track: int) -> np.ndarray:
-        lo, hi = np.searchsorted(self.frames["track"], [track, track + 1])
-        return self.frames[lo:hi]
+        return self.frames[self.track_start[track]:self.track_start[track + 1]]
 
 
 def load(directory: str | Path, name: str) -> DatasetIndex:
     directory = Path(directory)
     try:
         meta = json.loads((directory / f"{name}.json").read_text())
+        images = (directory / f"{name}.images.txt").read_text().split("\n")[:-1]
         frames = np.load(directory / f"{name}.frames.npy", mmap_mode="r", allow_pickle=False)
     except FileNotFoundError as err:
         raise cli.UserError(f"{err.filename}: no such file (run: python -m pipeline.index --dataset {name})") from None
-    return DatasetIndex(name, meta["categories"], meta["videos"], meta["tracks"], meta["images"], frames)
+    return DatasetIndex(name, meta["categories"], meta["videos"], meta["tracks"], images, frames)
 
 
 class _Images:
@@ -73,6 +78,8 @@ class _Images:
         return self.cache[relpath]
 
     def _check(self, relpath: str):
+        if "\n" in relpath:  # the image list is one path per line
+            return Skip("annotation_unparsable", repr(relpath), "image path with a line break")
         norm = os.path.normpath(relpath)
         if os.path.isabs(relpath) or norm == ".." or norm.startswith(".." + os.sep):
             return Skip("path_escapes_root", relpath)
@@ -103,7 +110,7 @@ def _validate(ann: Annotation, size: tuple[int, int]) -> tuple | Skip:
 
 
 def build(name: str, spec: DatasetSpec):
-    """Read a dataset with its adapter and validate it: (index tables, frame rows, stats, skipped items)."""
+    """Read a dataset with its adapter and validate it: (tables, image paths, frame rows, stats, skips)."""
     root = Path(spec.root)
     if not root.is_dir():
         raise cli.UserError(f"{root}: dataset root of {name!r} does not exist (datasets.{name}.root in params)")
@@ -151,7 +158,7 @@ def build(name: str, spec: DatasetSpec):
         frames[row] = (track_id[key[:2]], key[2], image_id[image], box, visible, size)
         tracks[track_id[key[:2]]][2] = category_id[category]
     meta = {"dataset": name, "format": spec.format, "split": spec.split, "categories": categories,
-            "videos": videos, "tracks": tracks, "images": image_paths}
+            "videos": videos, "tracks": tracks}
     reasons = {r: 0 for r in SKIP_REASONS}
     for s in skipped:
         reasons[s.reason] = reasons.get(s.reason, 0) + 1
@@ -159,7 +166,7 @@ def build(name: str, spec: DatasetSpec):
     stats = {"dataset": name, "videos": len(videos), "tracks": len(tracks), "object_frames": len(frames),
              "visible": visible, "absent": len(frames) - visible, "images": len(image_paths),
              "categories": len(categories), "clipped": clipped, "skipped": reasons}
-    return meta, frames, stats, skipped
+    return meta, image_paths, frames, stats, skipped
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -171,10 +178,11 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def run(name: str, spec: DatasetSpec, params: IndexParams) -> dict:
-    meta, frames, stats, skipped = build(name, spec)
+    meta, images, frames, stats, skipped = build(name, spec)
     out, metrics = Path(params.out), Path(params.metrics)
     _write_atomic(out / f"{name}.frames.npy", lambda f: np.save(f, frames, allow_pickle=False))
     _write_atomic(out / f"{name}.json", lambda f: f.write(json.dumps(meta, separators=(",", ":")).encode()))
+    _write_atomic(out / f"{name}.images.txt", lambda f: f.write("".join(f"{p}\n" for p in images).encode()))
     listing = "reason\tpath\tdetail\n" + "".join(f"{s.reason}\t{s.path}\t{s.detail}\n" for s in skipped)
     _write_atomic(out / f"{name}.skipped.tsv", lambda f: f.write(listing.encode()))
     _write_atomic(metrics / f"{name}.json", lambda f: f.write((json.dumps(stats, indent=2) + "\n").encode()))

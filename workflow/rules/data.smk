@@ -22,6 +22,7 @@ rule index:
     output:
         f"{config['index']['out']}/{{dataset}}.frames.npy",
         f"{config['index']['out']}/{{dataset}}.json",
+        f"{config['index']['out']}/{{dataset}}.images.txt",
         f"{config['index']['out']}/{{dataset}}.skipped.tsv",
         f"{config['index']['metrics']}/{{dataset}}.json",
     shell:
