@@ -23,34 +23,19 @@ def test_repository_params_load_into_frozen_dataclasses():
         params.synth.seed = 1
 
 
-def test_unknown_key_names_the_key_and_its_section(tmp_path):
-    path = write(tmp_path, repo_params_text().replace("  seed: 0", "  seed: 0\n  sede: 1"))
-    with pytest.raises(ParamsError, match=r"unknown key 'synth.sede' in section 'synth'"):
-        load_params(path)
-
-
-def test_unknown_nested_key(tmp_path):
-    path = write(tmp_path, repo_params_text().replace("    split: train2017", "    split: train2017\n    spilt: x"))
-    with pytest.raises(ParamsError, match=r"unknown key 'datasets.coco.spilt' in section 'datasets.coco'"):
-        load_params(path)
-
-
-def test_mistyped_value_names_key_and_types(tmp_path):
-    path = write(tmp_path, repo_params_text().replace("  seed: 0", "  seed: zero"))
-    with pytest.raises(ParamsError, match=r"'synth.seed' must be int, got str 'zero'"):
-        load_params(path)
-
-
-def test_a_boolean_is_not_an_int(tmp_path):
-    path = write(tmp_path, repo_params_text().replace("  seed: 0", "  seed: true"))
-    with pytest.raises(ParamsError, match=r"'synth.seed' must be int, got bool"):
-        load_params(path)
-
-
-def test_missing_key(tmp_path):
-    path = write(tmp_path, repo_params_text().replace("  jpeg_quality: 90\n", ""))
-    with pytest.raises(ParamsError, match=r"missing key 'synth.jpeg_quality'"):
-        load_params(path)
+@pytest.mark.parametrize("old, new, message", [
+    ("  seed: 0", "  seed: 0\n  sede: 1", r"unknown key 'synth.sede' in section 'synth'"),
+    ("    split: train2017", "    split: train2017\n    spilt: x",
+     r"unknown key 'datasets.coco.spilt' in section 'datasets.coco'"),
+    ("  seed: 0", "  seed: zero", r"'synth.seed' must be int, got str 'zero'"),
+    ("  seed: 0", "  seed: true", r"'synth.seed' must be int, got bool"),  # YAML booleans are not ints
+    ("  jpeg_quality: 90\n", "", r"missing key 'synth.jpeg_quality'"),
+])
+def test_bad_params_name_the_key(tmp_path, old, new, message):
+    text = repo_params_text()
+    assert old in text
+    with pytest.raises(ParamsError, match=message):
+        load_params(write(tmp_path, text.replace(old, new, 1)))
 
 
 def test_invalid_yaml_names_the_file_and_line(tmp_path):
