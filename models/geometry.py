@@ -1,0 +1,68 @@
+"""Boxes and the one crop function, shared by curation, augmentation and trackers.
+
+Boxes are [x, y, w, h] floats, 0-based continuous pixel coordinates, (x, y) the top-left corner: pixel
+(i, j) covers [i, i + 1) x [j, j + 1) and its centre is (i + 0.5, j + 0.5).
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+# SiamFC section 2.4 (dataset curation): the exemplar is 127 x 127 and a margin p = (w + h) / 4 is added on
+# each side, so the region is (w + 2p) x (h + 2p) = (w + c (w + h)) x (h + c (w + h)) with c = 0.5.
+EXEMPLAR_SIZE = 127
+CONTEXT_AMOUNT = 0.5
+
+
+def xywh_to_cxcywh(box):
+    x, y, w, h = box
+    return x + w / 2, y + h / 2, w, h
+
+
+def cxcywh_to_xywh(box):
+    cx, cy, w, h = box
+    return cx - w / 2, cy - h / 2, w, h
+
+
+def context_side(w: float, h: float, context: float = CONTEXT_AMOUNT) -> float:
+    """Side s_z of the square exemplar region around a w x h target: s_z^2 = (w + p)(h + p), p = c (w + h)."""
+    p = context * (w + h)
+    return math.sqrt((w + p) * (h + p))
+
+
+def crop(image: np.ndarray, centre: tuple[float, float], side: float, out_size: int,
+         pad_colour=None) -> np.ndarray:
+    """The square region of `side` pixels centred on `centre`, resampled to out_size x out_size.
+
+    Sub-pixel: the region's continuous edges map exactly onto the output's edges (bilinear
+    cv2.warpAffine). Outside the image it is filled with `pad_colour`, by default the image's mean colour.
+    """
+    scale = out_size / side
+    cx, cy = centre
+    # Output index j has centre j + 0.5 = (u - (cx - side / 2)) * scale, with u = i + 0.5 the source centre.
+    tx = scale * (side / 2 - cx + 0.5) - 0.5
+    ty = scale * (side / 2 - cy + 0.5) - 0.5
+    matrix = np.array([[scale, 0, tx], [0, scale, ty]], np.float64)
+    if pad_colour is None:
+        pad_colour = image.reshape(-1, image.shape[2] if image.ndim == 3 else 1).mean(0)
+    return cv2.warpAffine(image, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in np.ravel(pad_colour)))
+
+
+def box_in_crop(box, centre: tuple[float, float], side: float, out_size: int):
+    """Where an image box lands in the crop made by crop(image, centre, side, out_size)."""
+    scale = out_size / side
+    x, y, w, h = box
+    return ((x - (centre[0] - side / 2)) * scale, (y - (centre[1] - side / 2)) * scale, w * scale, h * scale)
+
+
+def crop_around_box(image: np.ndarray, box, out_size: int, exemplar_size: int = EXEMPLAR_SIZE,
+                    context: float = CONTEXT_AMOUNT, pad_colour=None):
+    """SiamFC's context crop: the exemplar region s_z is scaled to `exemplar_size` px, so a crop of
+    out_size px covers s_z * out_size / exemplar_size image pixels. Returns (crop, box in crop coordinates).
+    """
+    cx, cy, w, h = xywh_to_cxcywh(box)
+    side = context_side(w, h, context) * out_size / exemplar_size
+    return crop(image, (cx, cy), side, out_size, pad_colour), box_in_crop(box, (cx, cy), side, out_size)
