@@ -86,11 +86,14 @@ class _Images:
         path = self.root / norm
         try:
             with Image.open(path) as img:  # reads the header only
-                return img.size
+                size = img.size
         except FileNotFoundError:
             return Skip("image_missing", str(path))
-        except OSError as err:
+        except (OSError, Image.DecompressionBombError) as err:
             return Skip("image_unreadable", str(path), str(err))
+        if max(size) > np.iinfo(FRAME_DTYPE["image_size"].base).max:
+            return Skip("image_unreadable", str(path), f"{size[0]}x{size[1]} exceeds the index's image size range")
+        return size
 
 
 def _validate(ann: Annotation, size: tuple[int, int]) -> tuple | Skip:

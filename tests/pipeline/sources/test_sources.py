@@ -209,3 +209,15 @@ def test_annotation_files_that_are_not_text_are_one_clear_error(tmp_path):
     (tmp_path / "annotations/instances_train2017.json").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(UserError, match=r"instances_train2017.json: not valid JSON"):
         build(tmp_path, "coco", "train2017")
+
+
+def test_images_too_large_for_the_index_are_counted(tmp_path):
+    cv2.imwrite(str(tmp_path / "wide.png"), np.zeros((1, 70000, 3), np.uint8))
+    jpeg(tmp_path / "ok.jpg")
+    images = [{"id": 1, "file_name": "wide.png", "width": 70000, "height": 1},
+              {"id": 2, "file_name": "ok.jpg", "width": 64, "height": 48}]
+    annotations = [{"id": k, "image_id": k, "category_id": 3, "bbox": [0, 0, 1, 1], "iscrowd": 0} for k in (1, 2)]
+    coco_file(tmp_path, images, annotations, split=".")
+    meta, frames, stats, skipped = build(tmp_path, "coco", ".")
+    assert len(frames) == 1 and skips(stats) == {"image_unreadable": 1}
+    assert "70000x1 exceeds" in skipped[0].detail
