@@ -240,10 +240,19 @@ class World:
     def rng(self, dataset: str, index: int):
         return np.random.default_rng(np.random.SeedSequence([self.params.seed, DATASET_CODES[dataset], index]))
 
-    def write_jpeg(self, relpath: str, image):
+    def encode(self, image) -> bytes:
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.params.jpeg_quality])
-        assert ok, relpath
-        self.write_bytes(relpath, data.tobytes())
+        if not ok:
+            raise RuntimeError("OpenCV could not encode a JPEG")
+        return data.tobytes()
+
+    def write_jpeg(self, relpath: str, image):
+        self.write_bytes(relpath, self.encode(image))
+
+    def write_frames(self, pattern: str, frames):
+        """Frames as pattern.format(1-based frame number), the benchmarks' numbering."""
+        for t, frame in enumerate(frames):
+            self.write_jpeg(pattern.format(t + 1), frame)
 
     def write_bytes(self, relpath: str, data: bytes):
         path = os.path.join(self.root, relpath)
@@ -385,6 +394,7 @@ def _ytbb_job(world: World, index: int):
     start_ms = int(rng.integers(0, 60)) * 1000
     rows = []
     object_ids = {}
+    encoded = {}  # a frame is stored once per object that is present in it: encode it once
     for track in tracks:  # object ids count per class within a video
         object_id = object_ids[track.category.ytbb_id] = object_ids.get(track.category.ytbb_id, -1) + 1
         for t, frame in enumerate(frames):
@@ -398,7 +408,10 @@ def _ytbb_job(world: World, index: int):
             rows.append([youtube_id, ts, cls, track.category.name, object_id, "present",
                          _norm(x / p.image_width), _norm((x + w) / p.image_width),
                          _norm(y / p.image_height), _norm((y + h) / p.image_height)])
-            world.write_jpeg(f"youtube_bb/yt_bb_detection_train/{cls}/{youtube_id}_{ts}_{cls}_{object_id}.jpg", frame)
+            if t not in encoded:
+                encoded[t] = world.encode(frame)
+            world.write_bytes(f"youtube_bb/yt_bb_detection_train/{cls}/{youtube_id}_{ts}_{cls}_{object_id}.jpg",
+                              encoded[t])
     return rows
 
 
@@ -426,13 +439,11 @@ def _benchmark_job(world: World, benchmark: str, index: int):
     name = f"{target.category.name}-{index + 1}" if lasot else f"{target.category.name.capitalize()}{index + 1:02d}"
     if benchmark == "synth-otb":
         seq = f"synth-otb/{name}"
-        for t, frame in enumerate(frames):
-            world.write_jpeg(f"benchmarks/{seq}/img/{t + 1:04d}.jpg", frame)
+        world.write_frames(f"benchmarks/{seq}/img/{{:04d}}.jpg", frames)
         world.write_text(f"benchmarks/{seq}/groundtruth_rect.txt", "\n".join(rows) + "\n")
     elif benchmark == "synth-vot":
         seq = f"synth-vot/{name}"
-        for t, frame in enumerate(frames):
-            world.write_jpeg(f"benchmarks/{seq}/color/{t + 1:08d}.jpg", frame)
+        world.write_frames(f"benchmarks/{seq}/color/{{:08d}}.jpg", frames)
         polygons = []
         for box in boxes:  # VOT's 8-value polygon: the box's corners, clockwise from the top-left
             x, y, w, h = _one_based(box)
@@ -441,8 +452,7 @@ def _benchmark_job(world: World, benchmark: str, index: int):
     elif benchmark == "synth-got10k":
         name = f"GOT-10k_Val_{index + 1:06d}"
         seq = f"synth-got10k/val/{name}"
-        for t, frame in enumerate(frames):
-            world.write_jpeg(f"benchmarks/{seq}/{t + 1:08d}.jpg", frame)
+        world.write_frames(f"benchmarks/{seq}/{{:08d}}.jpg", frames)
         world.write_text(f"benchmarks/{seq}/groundtruth.txt", "\n".join(rows) + "\n")
         absent = target.visible < 0.05
         world.write_text(f"benchmarks/{seq}/absence.label", "".join(f"{int(a)}\n" for a in absent))
@@ -461,8 +471,7 @@ def _benchmark_job(world: World, benchmark: str, index: int):
     elif benchmark == "synth-lasot":
         cls = target.category.name
         seq = f"synth-lasot/{cls}/{name}"
-        for t, frame in enumerate(frames):
-            world.write_jpeg(f"benchmarks/{seq}/img/{t + 1:08d}.jpg", frame)
+        world.write_frames(f"benchmarks/{seq}/img/{{:08d}}.jpg", frames)
         world.write_text(f"benchmarks/{seq}/groundtruth.txt", "\n".join(rows) + "\n")
         occluded = (target.visible < 0.05) & target.in_view
         world.write_text(f"benchmarks/{seq}/full_occlusion.txt", ",".join(str(int(v)) for v in occluded) + "\n")
