@@ -14,6 +14,7 @@ continuous pixels, clipped to the image (a clip is counted). Nothing is dropped 
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -25,6 +26,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from pipeline import cli
+from pipeline.files import write_atomic
 from pipeline.params import DatasetSpec, IndexParams
 from pipeline.sources import Annotation, Skip, adapters
 
@@ -172,23 +174,17 @@ def build(name: str, spec: DatasetSpec):
     return meta, image_paths, frames, stats, skipped
 
 
-def _write_atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-    os.replace(tmp, path)
-
-
 def run(name: str, spec: DatasetSpec, params: IndexParams) -> dict:
     meta, images, frames, stats, skipped = build(name, spec)
     out, metrics = Path(params.out), Path(params.metrics)
-    _write_atomic(out / f"{name}.frames.npy", lambda f: np.save(f, frames, allow_pickle=False))
-    _write_atomic(out / f"{name}.json", lambda f: f.write(json.dumps(meta, separators=(",", ":")).encode()))
-    _write_atomic(out / f"{name}.images.txt", lambda f: f.write("".join(f"{p}\n" for p in images).encode()))
+    buffer = io.BytesIO()
+    np.save(buffer, frames, allow_pickle=False)
+    write_atomic(out / f"{name}.frames.npy", buffer.getvalue())
+    write_atomic(out / f"{name}.json", json.dumps(meta, separators=(",", ":")).encode())
+    write_atomic(out / f"{name}.images.txt", "".join(f"{p}\n" for p in images).encode())
     listing = "reason\tpath\tdetail\n" + "".join(f"{s.reason}\t{s.path}\t{s.detail}\n" for s in skipped)
-    _write_atomic(out / f"{name}.skipped.tsv", lambda f: f.write(listing.encode()))
-    _write_atomic(metrics / f"{name}.json", lambda f: f.write((json.dumps(stats, indent=2) + "\n").encode()))
+    write_atomic(out / f"{name}.skipped.tsv", listing.encode())
+    write_atomic(metrics / f"{name}.json", (json.dumps(stats, indent=2) + "\n").encode())
     _report(stats, skipped, out / f"{name}.skipped.tsv")
     return stats
 
