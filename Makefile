@@ -27,6 +27,7 @@ setup:
 repro: setup
 	dvc repro
 	python -m pipeline.index --summary
+	python -m pipeline.curate --summary
 
 test: setup
 	python -m pytest

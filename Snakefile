@@ -8,4 +8,4 @@ include: "workflow/rules/data.smk"
 
 rule all:
     input:
-        expand(f"{config['index']['metrics']}/{{dataset}}.json", dataset=config["datasets"]),
+        expand(f"{config['curate']['metrics']}/{{dataset}}.json", dataset=config["datasets"]),

@@ -57,10 +57,33 @@ class IndexParams:
 
 
 @dataclass(frozen=True)
+class CurateParams:
+    """Crops of every object-frame into LMDB shards (pipeline/curate.py)."""
+    out: str
+    metrics: str
+    search_size: int
+    jpeg_quality: int
+    shard_frames: int
+    backend: str
+    workers: int
+    ray_address: str
+    image_backend: str
+    preview_crops: int
+
+
+@dataclass(frozen=True)
+class MlflowParams:
+    tracking_uri: str
+    experiment: str
+
+
+@dataclass(frozen=True)
 class Params:
     synth: SynthParams
     datasets: dict[str, DatasetSpec]
     index: IndexParams
+    curate: CurateParams
+    mlflow: MlflowParams
 
 
 def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str] = ()) -> Params:

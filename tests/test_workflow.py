@@ -15,5 +15,5 @@ def test_snakemake_dry_run_plans_synth_and_one_index_per_dataset(tmp_path):
     result = subprocess.run([str(snakemake), "-n", "--cores", "1", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path)],
                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
-    jobs = dict(re.findall(r"^(synth|index|all)\s+(\d+)$", result.stdout + result.stderr, re.M))
-    assert jobs == {"synth": "1", "index": "4", "all": "1"}
+    jobs = dict(re.findall(r"^(synth|index|curate|all)\s+(\d+)$", result.stdout + result.stderr, re.M))
+    assert jobs == {"synth": "1", "index": "4", "curate": "4", "all": "1"}

@@ -27,3 +27,16 @@ rule index:
         f"{config['index']['metrics']}/{{dataset}}.json",
     shell:
         "python -m pipeline.index --dataset {wildcards.dataset}"
+
+
+rule curate:
+    input:
+        dataset_input,
+        multiext(f"{config['index']['out']}/{{dataset}}", ".frames.npy", ".json", ".images.txt"),
+    output:
+        directory(f"{config['curate']['out']}/{{dataset}}"),
+        f"{config['curate']['metrics']}/{{dataset}}.json",
+        f"{config['curate']['metrics']}/{{dataset}}.png",
+    threads: config["curate"]["workers"]
+    shell:
+        "python -m pipeline.curate --dataset {wildcards.dataset}"
