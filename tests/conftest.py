@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import subprocess
 import sys
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import synth
-from pipeline.params import load_params
+from pipeline import index, synth
+from pipeline.params import IndexParams, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -29,6 +30,24 @@ def tiny_params(*overrides):
 @pytest.fixture(scope="session")
 def tiny_world(tmp_path_factory) -> Path:
     return synth.run(tiny_params().synth, tmp_path_factory.mktemp("world") / "synthetic")
+
+
+@pytest.fixture(scope="session")
+def tiny_index(tiny_world, tmp_path_factory) -> IndexParams:
+    """The four training datasets of the tiny world, indexed once per session."""
+    out = tmp_path_factory.mktemp("indexed")
+    params = IndexParams(out=str(out / "index"), metrics=str(out / "metrics"))
+    for name, spec in dataset_specs(tiny_world).items():
+        index.run(name, spec, params)
+    return params
+
+
+def tree_hash(root: Path, pattern: str = "*") -> str:
+    """sha256 over the relative paths and bytes of every file under root."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob(pattern) if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def run_module(module: str, *args: str, cwd=REPO, check=False) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""The README's set-up on a fresh clone: `make repro` runs synth and index, and a second run does nothing.
+"""The README's set-up on a fresh clone: `make repro` runs synth, index and curate, and a second run does nothing.
 
 The clone reuses this checkout's .venv (VENV=...) so that the test does not reinstall every package;
 CI itself starts from a fresh clone, so the install path is exercised there on every run.
@@ -26,10 +26,12 @@ def test_make_repro_on_a_fresh_clone_then_nothing_reruns(tmp_path):
     first = make("repro", clone, venv)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "matches requirements.lock, nothing to install" in first.stdout
-    for stage in ("synth", "index@vid", "index@det", "index@coco", "index@ytbb"):
+    for stage in ("synth", *(f"{s}@{d}" for s in ("index", "curate") for d in ("vid", "det", "coco", "ytbb"))):
         assert f"Running stage '{stage}'" in first.stdout
-    table = first.stdout[first.stdout.index("| dataset |"):].splitlines()
-    assert sorted(line.split("|")[1].strip() for line in table[2:6]) == ["coco", "det", "vid", "ytbb"]
+    for header in ("| dataset | videos |", "| dataset | shards |"):  # the index and curation summaries
+        table = first.stdout[first.stdout.index(header):].splitlines()
+        assert sorted(line.split("|")[1].strip() for line in table[2:6]) == ["coco", "det", "vid", "ytbb"]
+    assert not list((clone / "data").rglob("*lock.mdb"))
 
     second = make("repro", clone, venv)
     assert second.returncode == 0, second.stderr[-3000:]

@@ -7,7 +7,7 @@ import numpy as np
 from pipeline import index, synth
 from pipeline.sources import imagenet_xml
 from pipeline.params import IndexParams
-from tests.conftest import dataset_specs, run_module, tiny_params
+from tests.conftest import dataset_specs, run_module, tiny_params, tree_hash
 
 
 def index_all(world, out):
@@ -49,7 +49,6 @@ def test_loaded_index_gives_tracks_in_frame_order(tiny_world, tmp_path):
 
 def test_same_seed_twice_gives_identical_index_trees(tmp_path):
     """Run synth + index twice at the same place; the data/synthetic and data/index bytes agree."""
-    from tests.pipeline.test_synth import tree_hash
     hashes = []
     for attempt in range(2):
         world = synth.run(tiny_params().synth, tmp_path / "data/synthetic")

@@ -1,21 +1,12 @@
 import csv
-import hashlib
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from pipeline import synth
-from tests.conftest import tiny_params
-
-
-def tree_hash(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+from tests.conftest import tiny_params, tree_hash
 
 
 def test_same_seed_same_bytes_whatever_the_worker_count(tiny_world, tmp_path):
