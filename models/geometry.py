@@ -58,11 +58,27 @@ def box_in_crop(box, centre: tuple[float, float], side: float, out_size: int):
     return ((x - (centre[0] - side / 2)) * scale, (y - (centre[1] - side / 2)) * scale, w * scale, h * scale)
 
 
+def polygon_mask(polygons, centre: tuple[float, float], side: float, out_size: int) -> np.ndarray:
+    """The uint8 mask (0 or 255) of image polygons ((k, 2) arrays of x, y) in the crop of
+    crop(image, centre, side, out_size), rasterized in crop space at 1/16 pixel precision."""
+    scale = out_size / side
+    origin = np.array([centre[0] - side / 2, centre[1] - side / 2])
+    # Continuous crop coordinates minus 0.5 are OpenCV's pixel-index coordinates; shift=4 keeps 4 fraction bits.
+    points = [np.round(((np.asarray(p, np.float64) - origin) * scale - 0.5) * 16).astype(np.int32) for p in polygons]
+    mask = np.zeros((out_size, out_size), np.uint8)
+    cv2.fillPoly(mask, points, 255, lineType=cv2.LINE_8, shift=4)
+    return mask
+
+
+def search_region(box, out_size: int, exemplar_size: int = EXEMPLAR_SIZE, context: float = CONTEXT_AMOUNT):
+    """SiamFC's context region around a box: (centre, side) of the square that a crop of out_size px
+    covers when the exemplar region s_z is scaled to exemplar_size px (side = s_z * out_size / exemplar_size)."""
+    cx, cy, w, h = xywh_to_cxcywh(box)
+    return (cx, cy), context_side(w, h, context) * out_size / exemplar_size
+
+
 def crop_around_box(image: np.ndarray, box, out_size: int, exemplar_size: int = EXEMPLAR_SIZE,
                     context: float = CONTEXT_AMOUNT, pad_colour=None):
-    """SiamFC's context crop: the exemplar region s_z is scaled to `exemplar_size` px, so a crop of
-    out_size px covers s_z * out_size / exemplar_size image pixels. Returns (crop, box in crop coordinates).
-    """
-    cx, cy, w, h = xywh_to_cxcywh(box)
-    side = context_side(w, h, context) * out_size / exemplar_size
-    return crop(image, (cx, cy), side, out_size, pad_colour), box_in_crop(box, (cx, cy), side, out_size)
+    """SiamFC's context crop of `box`, out_size px. Returns (crop, box in crop coordinates)."""
+    centre, side = search_region(box, out_size, exemplar_size, context)
+    return crop(image, centre, side, out_size, pad_colour), box_in_crop(box, centre, side, out_size)

@@ -25,13 +25,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from models.geometry import EXEMPLAR_SIZE, context_side, crop_around_box
+from models.geometry import EXEMPLAR_SIZE, box_in_crop, crop, polygon_mask, search_region
 from pipeline import cli, experiment, index as index_stage
 from pipeline.files import file_sha256, json_digest, write_atomic
 from pipeline.params import CurateParams, DatasetSpec, IndexParams, MlflowParams
 from pipeline.shards import MANIFEST, Shards, ShardWriter, frame_key, shard_name, track_key
 
 FORMAT_VERSION = 1
+INDEX_FILES = ("json", "images.txt", "frames.npy", "polygons.npy")
 SKIP_REASONS = ("image_missing", "image_unreadable", "image_changed", "box_nonpositive", "box_outside_image")
 # Octave bins of the context region side s_z in image pixels, for the crop size distribution.
 SIDE_EDGES = [0, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, float("inf")]
@@ -157,16 +158,23 @@ def _curate_video(job: dict, index, codec, rows: np.ndarray, out: dict) -> list[
             if problem:
                 out["skipped"].append([problem[0], str(path), problem[1]])
                 continue
-            crop, crop_box = crop_around_box(image, box, job["search_size"])
-            side = context_side(box[2], box[3])
-            out["side_histogram"][int(np.searchsorted(SIDE_EDGES, side, side="right")) - 1] += 1
-            cx, cy, half = box[0] + box[2] / 2, box[1] + box[3] / 2, side * job["search_size"] / EXEMPLAR_SIZE / 2
-            out["padded"] += bool(cx - half < 0 or cy - half < 0 or cx + half > width or cy + half > height)
+            size = job["search_size"]
+            (cx, cy), side = search_region(box, size)
+            crop_box = box_in_crop(box, (cx, cy), side, size)
+            exemplar_side = side * EXEMPLAR_SIZE / size
+            out["side_histogram"][int(np.searchsorted(SIDE_EDGES, exemplar_side, side="right")) - 1] += 1
+            out["padded"] += bool(min(cx, cy) < side / 2 or cx + side / 2 > width or cy + side / 2 > height)
+            polygons = index.mask_polygons(row)
             meta = {"box": [round(v, 3) for v in crop_box], "image_box": [round(float(v), 3) for v in box],
                     "image_size": [width, height], "image": index.images[image_id], "frame": frame,
                     "video": index.videos[index.tracks[track][0]],
-                    "category": index.categories[index.tracks[track][2]]}
-            items.append((frame_key(track, frame, "jpg"), codec.encode(crop, job["jpeg_quality"])))
+                    "category": index.categories[index.tracks[track][2]], "mask": bool(polygons)}
+            items.append((frame_key(track, frame, "jpg"),
+                          codec.encode(crop(image, (cx, cy), side, size), job["jpeg_quality"])))
+            if polygons:
+                out["masks"] += 1
+                png = cv2.imencode(".png", polygon_mask(polygons, (cx, cy), side, size))[1].tobytes()
+                items.append((frame_key(track, frame, "mask"), png))
             items.append((frame_key(track, frame, "meta"), json.dumps(meta, separators=(",", ":")).encode()))
             curated.setdefault(track, []).append(frame)
     for track in np.unique(rows["track"]):
@@ -188,7 +196,7 @@ def curate_shard(job: dict, progress=lambda n: None) -> dict:
     record = {"shard": job["shard"], "file": final.name, "fingerprint": job["fingerprint"],
               "videos": [job["first_video"], job["first_video"] + len(job["video_tracks"]) - 1],
               "tracks": [job["video_tracks"][0], job["video_tracks"][-1]],
-              "crops": 0, "padded": 0, "side_histogram": [0] * (len(SIDE_EDGES) - 1), "track_crops": {},
+              "crops": 0, "masks": 0, "padded": 0, "side_histogram": [0] * (len(SIDE_EDGES) - 1), "track_crops": {},
               "skipped": []}
     writer = None
     threads = cv2.getNumThreads()
@@ -237,7 +245,7 @@ def _fingerprint_basis(name: str, spec: DatasetSpec, index_dir: Path, params: Cu
     """Everything a shard's bytes depend on, besides its place in the plan."""
     codec = CODECS[params.image_backend]
     return {"format_version": FORMAT_VERSION, "dataset": name,
-            "index": {f: file_sha256(index_dir / f"{name}.{f}") for f in ("json", "images.txt", "frames.npy")},
+            "index": {f: file_sha256(index_dir / f"{name}.{f}") for f in INDEX_FILES},
             "search_size": params.search_size, "jpeg_quality": params.jpeg_quality,
             "image_backend": [codec.name, getattr(codec, "version", None) or _pillow_version()]}
 
@@ -354,6 +362,7 @@ def _stats(name: str, index, records: list[dict]) -> dict:
     visible = int(index.frames["visible"].sum())
     return {"dataset": name, "shards": len(records), "videos": len(index.videos), "tracks": len(index.tracks),
             "object_frames": len(index.frames), "absent": len(index.frames) - visible, "crops": crops,
+            "masks": sum(r["masks"] for r in records),
             "padded": sum(r["padded"] for r in records), "skipped": reasons,
             "context_side_px": dict(zip(labels, histogram)), "bytes": size,
             "bytes_per_crop": round(size / crops) if crops else 0}

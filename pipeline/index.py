@@ -3,12 +3,14 @@
     python -m pipeline.index --dataset vid      # writes data/index/vid.* and metrics/index/vid.json
     python -m pipeline.index --summary          # prints the statistics of every indexed dataset
 
-The index of a dataset is three files, compact and fast to load for millions of boxes:
-  <name>.json         categories, videos and tracks [video, track name, category]
-  <name>.images.txt   image paths relative to the dataset root, one per line
-  <name>.frames.npy   one row per object-frame (FRAME_DTYPE), sorted by track then frame; opens with
-                      np.load(mmap_mode='r'), no pickle. Absent frames (visible 0) have image -1 and a
-                      NaN box.
+The index of a dataset is four files, compact and fast to load for millions of boxes:
+  <name>.json          categories, videos and tracks [video, track name, category]
+  <name>.images.txt    image paths relative to the dataset root, one per line
+  <name>.frames.npy    one row per object-frame (FRAME_DTYPE), sorted by track then frame; opens with
+                       np.load(mmap_mode='r'), no pickle. Absent frames (visible 0) have image -1 and a
+                       NaN box.
+  <name>.polygons.npy  mask polygons (datasets with masks): float32 (x, y) pixel vertices; a row's are
+                       polygons[start:end] with [start, end) its `polygon` column, parts split by a NaN row.
 plus <name>.skipped.tsv, every item left out with its reason. Boxes are [x, y, w, h], 0-based,
 continuous pixels, clipped to the image (a clip is counted). Nothing is dropped without being counted.
 """
@@ -31,7 +33,7 @@ from pipeline.params import DatasetSpec, IndexParams
 from pipeline.sources import Annotation, Skip, adapters
 
 FRAME_DTYPE = np.dtype([("track", "<i4"), ("frame", "<i4"), ("image", "<i4"), ("box", "<f4", (4,)),
-                        ("visible", "u1"), ("image_size", "<u2", (2,))])
+                        ("visible", "u1"), ("image_size", "<u2", (2,)), ("polygon", "<i8", (2,))])
 # Reasons every statistics file reports, zero or not; adapters may add their own (e.g. iscrowd).
 SKIP_REASONS = ("annotation_unparsable", "path_escapes_root", "image_missing", "image_unreadable",
                 "box_nonpositive", "box_outside_image", "duplicate")
@@ -46,6 +48,7 @@ class DatasetIndex:
     tracks: list[list]      # [video index, track name, category index]
     images: list[str]
     frames: np.ndarray
+    polygons: np.ndarray
 
     def __post_init__(self):
         # Rows are sorted by track: the rows of track t are frames[start[t]:start[t + 1]].
@@ -55,6 +58,12 @@ class DatasetIndex:
     def track_frames(self, track: int) -> np.ndarray:
         return self.frames[self.track_start[track]:self.track_start[track + 1]]
 
+    def mask_polygons(self, row: np.void) -> list[np.ndarray]:
+        """The mask polygons of a frame row, each a (k, 2) array of pixel vertices; [] without a mask."""
+        points = np.asarray(self.polygons[row["polygon"][0]:row["polygon"][1]])
+        ends = np.flatnonzero(np.isnan(points[:, 0]))  # every part ends with a NaN row
+        return [points[start:end] for start, end in zip(np.r_[0, ends[:-1] + 1], ends)]
+
 
 def load(directory: str | Path, name: str) -> DatasetIndex:
     directory = Path(directory)
@@ -62,9 +71,10 @@ def load(directory: str | Path, name: str) -> DatasetIndex:
         meta = json.loads((directory / f"{name}.json").read_text())
         images = (directory / f"{name}.images.txt").read_text().split("\n")[:-1]
         frames = np.load(directory / f"{name}.frames.npy", mmap_mode="r", allow_pickle=False)
+        polygons = np.load(directory / f"{name}.polygons.npy", mmap_mode="r", allow_pickle=False)
     except FileNotFoundError as err:
         raise cli.UserError(f"{err.filename}: no such file (run: python -m pipeline.index --dataset {name})") from None
-    return DatasetIndex(name, meta["categories"], meta["videos"], meta["tracks"], images, frames)
+    return DatasetIndex(name, meta["categories"], meta["videos"], meta["tracks"], images, frames, polygons)
 
 
 class _Images:
@@ -115,7 +125,8 @@ def _validate(ann: Annotation, size: tuple[int, int]) -> tuple | Skip:
 
 
 def build(name: str, spec: DatasetSpec):
-    """Read a dataset with its adapter and validate it: (tables, image paths, frame rows, stats, skips)."""
+    """Read a dataset with its adapter and validate it: (tables, image paths, frame rows, mask polygons,
+    stats, skips)."""
     root = Path(spec.root)
     if not root.is_dir():
         raise cli.UserError(f"{root}: dataset root of {name!r} does not exist (datasets.{name}.root in params)")
@@ -125,7 +136,7 @@ def build(name: str, spec: DatasetSpec):
                             f"(known: {', '.join(sorted(adapters()))})")
     images = _Images(root)
     skipped: list[Skip] = []
-    kept: dict[tuple, tuple] = {}   # (video, track, frame) -> (image, box, visible, size, category)
+    kept: dict[tuple, tuple] = {}   # (video, track, frame) -> (image, box, visible, size, category, polygons)
     clipped = 0
     for item in tqdm(read(root, spec.split), desc=f"index {name}", unit="box", mininterval=1):
         if isinstance(item, Skip):
@@ -136,7 +147,7 @@ def build(name: str, spec: DatasetSpec):
             skipped.append(Skip("duplicate", item.image, f"video {item.video} track {item.track} frame {item.frame}"))
             continue
         if item.box is None:  # absent: no image to check (often none exists), the track records the gap
-            kept[key] = (None, (math.nan,) * 4, 0, (0, 0), item.category)
+            kept[key] = (None, (math.nan,) * 4, 0, (0, 0), item.category, ())
             continue
         size = images.check(item.image)
         checked = size if isinstance(size, Skip) else _validate(item, size)
@@ -145,7 +156,7 @@ def build(name: str, spec: DatasetSpec):
             continue
         box, was_clipped = checked
         clipped += was_clipped
-        kept[key] = (item.image, box, 1, size, item.category)
+        kept[key] = (item.image, box, 1, size, item.category, item.polygons)
 
     # Sorted tables make the index a function of the annotations alone, whatever order the files came in.
     categories = sorted({v[4] for v in kept.values()})
@@ -158,9 +169,13 @@ def build(name: str, spec: DatasetSpec):
     category_id = {c: i for i, c in enumerate(categories)}
     tracks = [[video_id[v], t, None] for v, t in track_keys]
     frames = np.zeros(len(kept), FRAME_DTYPE)
+    vertices: list[list[float]] = []
     for row, key in enumerate(sorted(kept, key=lambda k: (track_id[k[:2]], k[2]))):
-        image, box, visible, size, category = kept[key]
-        frames[row] = (track_id[key[:2]], key[2], image_id[image], box, visible, size)
+        image, box, visible, size, category, polygons = kept[key]
+        start = len(vertices)
+        for part in polygons:
+            vertices += [*zip(part[0::2], part[1::2]), (math.nan, math.nan)]
+        frames[row] = (track_id[key[:2]], key[2], image_id[image], box, visible, size, (start, len(vertices)))
         tracks[track_id[key[:2]]][2] = category_id[category]
     meta = {"dataset": name, "format": spec.format, "split": spec.split, "categories": categories,
             "videos": videos, "tracks": tracks}
@@ -171,15 +186,18 @@ def build(name: str, spec: DatasetSpec):
     stats = {"dataset": name, "videos": len(videos), "tracks": len(tracks), "object_frames": len(frames),
              "visible": visible, "absent": len(frames) - visible, "images": len(image_paths),
              "categories": len(categories), "clipped": clipped, "skipped": reasons}
-    return meta, image_paths, frames, stats, skipped
+    return meta, image_paths, frames, np.array(vertices, np.float32).reshape(-1, 2), stats, skipped
 
 
 def run(name: str, spec: DatasetSpec, params: IndexParams) -> dict:
-    meta, images, frames, stats, skipped = build(name, spec)
+    meta, images, frames, polygons, stats, skipped = build(name, spec)
     out, metrics = Path(params.out), Path(params.metrics)
     buffer = io.BytesIO()
     np.save(buffer, frames, allow_pickle=False)
     write_atomic(out / f"{name}.frames.npy", buffer.getvalue())
+    buffer = io.BytesIO()
+    np.save(buffer, polygons, allow_pickle=False)
+    write_atomic(out / f"{name}.polygons.npy", buffer.getvalue())
     write_atomic(out / f"{name}.json", json.dumps(meta, separators=(",", ":")).encode())
     write_atomic(out / f"{name}.images.txt", "".join(f"{p}\n" for p in images).encode())
     listing = "reason\tpath\tdetail\n" + "".join(f"{s.reason}\t{s.path}\t{s.detail}\n" for s in skipped)

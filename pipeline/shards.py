@@ -132,6 +132,11 @@ class Shards:
         """The search-size crop as a BGR image."""
         return cv2.imdecode(np.frombuffer(self.crop_bytes(track, frame), np.uint8), cv2.IMREAD_COLOR)
 
+    def mask(self, track: int, frame: int) -> np.ndarray:
+        """The object's mask in the crop, uint8 0 or 255 (when meta()['mask'] is true)."""
+        return cv2.imdecode(np.frombuffer(self._get(track, frame_key(track, frame, "mask")), np.uint8),
+                            cv2.IMREAD_UNCHANGED)
+
     def subset(self, fraction: float) -> Subset:
         return subset(self.manifest, fraction)
 

@@ -18,6 +18,7 @@ class Annotation(NamedTuple):
     box: tuple | None          # [x, y, w, h], 0-based continuous pixels; None when the object is absent
     category: str              # the dataset's own label (WordNet id, COCO or YouTube-BB class name)
     normalized: bool = False   # box given as fractions of the image size (YouTube-BB)
+    polygons: tuple = ()       # the object's mask as polygons [x1, y1, x2, y2, ...] in pixels (COCO)
 
 
 class Skip(NamedTuple):

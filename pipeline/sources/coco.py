@@ -1,7 +1,8 @@
 """COCO 2017: annotations/instances_<split>.json and the images in <split>/.
 
 Every image is a one-frame video and each annotation a one-frame track named by its annotation id.
-Quirk: crowd regions (iscrowd=1) are not single objects; they are counted and skipped.
+Quirk: crowd regions (iscrowd=1) are not single objects; they are counted and skipped. Object masks are
+polygons (COCO stores a non-crowd object's segmentation as a list of polygons).
 """
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ def read(root: Path, split: str):
         if file_name is None or category is None or not isinstance(box, list) or len(box) != 4:
             yield Skip("annotation_unparsable", where, "unknown image or category id, or a bbox that is not 4 numbers")
             continue
+        segmentation = ann.get("segmentation")
+        polygons = segmentation if isinstance(segmentation, list) else []
+        if not all(isinstance(p, list) and len(p) % 2 == 0 for p in polygons):
+            yield Skip("annotation_unparsable", where, "a segmentation polygon that is not a list of x, y pairs")
+            continue
+        polygons = [p for p in polygons if len(p) >= 6]  # fewer than 3 points cover no pixel
         video = Path(file_name).stem
         # posixpath.join keeps an absolute file_name absolute, so that the index flags it as escaping the root.
-        yield Annotation(video, str(ann["id"]), 0, posixpath.join(split, file_name), tuple(box), category)
+        yield Annotation(video, str(ann["id"]), 0, posixpath.join(split, file_name), tuple(box), category,
+                         polygons=tuple(tuple(p) for p in polygons))

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from models.geometry import (box_in_crop, context_side, crop, crop_around_box, cxcywh_to_xywh,
+from models.geometry import (box_in_crop, context_side, crop, crop_around_box, cxcywh_to_xywh, polygon_mask,
                              xywh_to_cxcywh)
 
 
@@ -75,3 +75,17 @@ def test_exemplar_and_search_crops_place_the_target_at_the_centre():
 
 def test_box_in_crop_maps_corners():
     assert box_in_crop((10, 10, 20, 20), (20.0, 20.0), 40, 80) == (20.0, 20.0, 40.0, 40.0)
+
+
+def test_polygon_mask_covers_the_polygon_in_crop_coordinates():
+    # A 10 x 10 square at (10, 10) in the image; the crop doubles the scale and starts at (5, 5).
+    square = np.array([[10, 10], [20, 10], [20, 20], [10, 20]], float)
+    mask = polygon_mask([square], (21.0, 21.0), 32, 64)
+    expected = np.zeros((64, 64), bool)
+    expected[10:30, 10:30] = True  # (10 - 5) * 2 = 10 to (20 - 5) * 2 = 30
+    assert set(np.unique(mask)) == {0, 255}
+    inter, union = (expected & (mask > 0)).sum(), (expected | (mask > 0)).sum()
+    assert inter / union > 0.9 and (mask[expected] == 255).mean() > 0.95
+    # Two parts make one mask; a part outside the crop adds nothing.
+    far = square + 1000
+    assert (polygon_mask([square, far], (21.0, 21.0), 32, 64) == mask).all()

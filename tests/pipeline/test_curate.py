@@ -184,3 +184,29 @@ def test_bad_params_and_missing_index_are_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (f"curate: error: {tmp_path}/vid.json: no such file "
                                      "(run: python -m pipeline.index --dataset vid)")
+
+
+def test_coco_crops_carry_their_masks(tiny_world, tiny_index, tmp_path):
+    stats = run_curate(tiny_world, tiny_index, tmp_path, "coco")
+    coco = json.loads((Path(dataset_specs(tiny_world)["coco"].root) / "annotations/instances_train2017.json").read_text())
+    polygons = {str(a["id"]): a["segmentation"] for a in coco["annotations"] if not a["iscrowd"]}
+    idx = index.load(tiny_index.out, "coco")
+    reader = shards.Shards(tmp_path / "shards/coco")
+    assert stats["masks"] == stats["crops"] == len(polygons)
+    for track, (_, name, _) in enumerate(idx.tracks):
+        row = idx.track_frames(track)[0]
+        parts = idx.mask_polygons(row)
+        assert len(parts) == len(polygons[name])
+        assert all(np.allclose(p.ravel(), q, atol=1e-3) for p, q in zip(parts, polygons[name]))
+        meta, mask = reader.meta(track, 0), reader.mask(track, 0) > 0
+        x, y, w, h = meta["box"]
+        scale = w / meta["image_box"][2]
+        inside = mask[max(0, int(y) - 1):int(np.ceil(y + h)) + 1, max(0, int(x) - 1):int(np.ceil(x + w)) + 1].sum()
+        assert meta["mask"] and inside == mask.sum() > 0  # the mask lies within its box (and the edge pixels)
+        points = np.array(polygons[name][0]).reshape(-1, 2)
+        area = 0.5 * abs(np.dot(points[:, 0], np.roll(points[:, 1], 1)) - np.dot(points[:, 1], np.roll(points[:, 0], 1)))
+        perimeter = np.linalg.norm(points - np.roll(points, 1, axis=0), axis=1).sum()
+        if len(polygons[name]) == 1:  # fillPoly includes the pixels its edges touch: at most a perimeter more
+            assert 0 <= mask.sum() - area * scale ** 2 <= perimeter * scale
+    vid = run_curate(tiny_world, tiny_index, tmp_path, "vid")
+    assert vid["masks"] == 0

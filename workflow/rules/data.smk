@@ -21,6 +21,7 @@ rule index:
         dataset_input,
     output:
         f"{config['index']['out']}/{{dataset}}.frames.npy",
+        f"{config['index']['out']}/{{dataset}}.polygons.npy",
         f"{config['index']['out']}/{{dataset}}.json",
         f"{config['index']['out']}/{{dataset}}.images.txt",
         f"{config['index']['out']}/{{dataset}}.skipped.tsv",
@@ -32,7 +33,7 @@ rule index:
 rule curate:
     input:
         dataset_input,
-        multiext(f"{config['index']['out']}/{{dataset}}", ".frames.npy", ".json", ".images.txt"),
+        multiext(f"{config['index']['out']}/{{dataset}}", ".frames.npy", ".polygons.npy", ".json", ".images.txt"),
     output:
         directory(f"{config['curate']['out']}/{{dataset}}"),
         f"{config['curate']['metrics']}/{{dataset}}.json",

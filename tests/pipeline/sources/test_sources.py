@@ -33,7 +33,7 @@ def vid_xml(folder, filename, objects, width=64, height=48):
 
 
 def build(root, fmt, split):
-    meta, images, frames, stats, skipped = index.build("fixture", DatasetSpec(fmt, str(root), split))
+    meta, images, frames, _, stats, skipped = index.build("fixture", DatasetSpec(fmt, str(root), split))
     return {**meta, "images": images}, frames, stats, skipped
 
 
