@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export RAY_USAGE_STATS_ENABLED := 0
 STAMP := $(VENV)/.requirements.lock.sha256
 
-.PHONY: setup repro test lock clean-venv
+.PHONY: setup repro test bench simd lock clean-venv
 
 setup:
 	@set -eo pipefail; \
@@ -31,6 +31,19 @@ repro: setup
 
 test: setup
 	python -m pytest
+
+# The speed measurements of bench/, each printing ratios taken in one run (after `make repro`).
+bench: setup
+	python bench/index_load.py
+	python bench/image_backend.py
+	python bench/curate.py
+
+# Pillow-SIMD in place of Pillow, for curate.image_backend=pillow (built here with AVX2). On this machine
+# kind it measured slower than OpenCV (README), so it is an option, not a default; `make clean-venv` undoes it.
+simd: setup
+	$(VENV)/bin/pip uninstall --quiet --yes pillow
+	CC="cc -mavx2" $(VENV)/bin/pip install --quiet --no-deps --no-binary pillow-simd pillow-simd==12.1.1.post0
+	$(VENV)/bin/python -c "import PIL; print('simd: Pillow-SIMD', PIL.__version__)"
 
 # Regenerates the exact pins from requirements.in in a throw-away environment. torch's local version
 # label (+cpu) is dropped so that the pin resolves to the wheel that this machine kind provides.
