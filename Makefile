@@ -42,7 +42,8 @@ bench: setup
 # kind it measured slower than OpenCV (README), so it is an option, not a default; `make clean-venv` undoes it.
 simd: setup
 	$(VENV)/bin/pip uninstall --quiet --yes pillow
-	CC="cc -mavx2" $(VENV)/bin/pip install --quiet --no-deps --no-binary pillow-simd pillow-simd==12.1.1.post0
+	@set -eo pipefail; CC="cc -mavx2" $(VENV)/bin/pip install --quiet --no-deps --no-binary pillow-simd \
+		pillow-simd==12.1.1.post0 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	$(VENV)/bin/python -c "import PIL; print('simd: Pillow-SIMD', PIL.__version__)"
 
 # Regenerates the exact pins from requirements.in in a throw-away environment. torch's local version

@@ -135,8 +135,10 @@ def _curate_video(job: dict, index, codec, rows: np.ndarray, out: dict) -> list[
     """The shard items of one video's rows, decoding each image once; counts go into `out`."""
     items, curated = [], {}
     visible = rows[rows["visible"] == 1]
-    for image_id in np.unique(visible["image"]):
-        group = visible[visible["image"] == image_id]
+    visible = visible[np.argsort(visible["image"], kind="stable")]
+    image_starts = np.flatnonzero(np.diff(visible["image"])) + 1
+    for group in np.split(visible, image_starts) if len(visible) else []:
+        image_id = int(group[0]["image"])
         path = Path(job["root"]) / index.images[image_id]
         try:
             try:
@@ -164,7 +166,7 @@ def _curate_video(job: dict, index, codec, rows: np.ndarray, out: dict) -> list[
             exemplar_side = side * EXEMPLAR_SIZE / size
             out["side_histogram"][int(np.searchsorted(SIDE_EDGES, exemplar_side, side="right")) - 1] += 1
             out["padded"] += bool(min(cx, cy) < side / 2 or cx + side / 2 > width or cy + side / 2 > height)
-            polygons = index.mask_polygons(row)
+            polygons = index.mask_polygons(row) if row["polygon"][1] > row["polygon"][0] else []
             meta = {"box": [round(v, 3) for v in crop_box], "image_box": [round(float(v), 3) for v in box],
                     "image_size": [width, height], "image": index.images[image_id], "frame": frame,
                     "video": index.videos[index.tracks[track][0]],
@@ -451,7 +453,7 @@ def summary_table(metrics_dir: str | Path) -> str:
     if not files:
         raise cli.UserError(f"{metrics_dir}: no curation statistics yet (run: dvc repro)")
     rows = [json.loads(f.read_text()) for f in files]
-    columns = ["shards", "videos", "tracks", "crops", "absent", "padded"]
+    columns = ["shards", "videos", "tracks", "crops", "masks", "absent", "padded"]
     lines = ["| dataset | " + " | ".join(columns) + " | skipped | MB |", "|" + "---|" * (len(columns) + 3)]
     for row in rows:
         cells = [row["dataset"], *(row[c] for c in columns), sum(row["skipped"].values()), f"{row['bytes'] / 1e6:.1f}"]
