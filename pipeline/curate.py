@@ -25,8 +25,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from models import geometry
 from models.geometry import EXEMPLAR_SIZE, box_in_crop, crop, polygon_mask, search_region
-from pipeline import cli, experiment, index as index_stage
+from pipeline import cli, experiment, index as index_stage, shards
 from pipeline.files import file_sha256, json_digest, write_atomic
 from pipeline.params import CurateParams, DatasetSpec, IndexParams, MlflowParams
 from pipeline.shards import MANIFEST, Shards, ShardWriter, frame_key, shard_name, track_key
@@ -167,7 +168,8 @@ def _curate_video(job: dict, index, codec, rows: np.ndarray, out: dict) -> list[
             out["side_histogram"][int(np.searchsorted(SIDE_EDGES, exemplar_side, side="right")) - 1] += 1
             out["padded"] += bool(min(cx, cy) < side / 2 or cx + side / 2 > width or cy + side / 2 > height)
             polygons = index.mask_polygons(row) if row["polygon"][1] > row["polygon"][0] else []
-            meta = {"box": [round(v, 3) for v in crop_box], "image_box": [round(float(v), 3) for v in box],
+            meta = {"visible": True, "box": [round(v, 3) for v in crop_box],
+                    "image_box": [round(float(v), 3) for v in box],
                     "image_size": [width, height], "image": index.images[image_id], "frame": frame,
                     "video": index.videos[index.tracks[track][0]],
                     "category": index.categories[index.tracks[track][2]], "mask": bool(polygons)}
@@ -179,6 +181,11 @@ def _curate_video(job: dict, index, codec, rows: np.ndarray, out: dict) -> list[
                 items.append((frame_key(track, frame, "mask"), png))
             items.append((frame_key(track, frame, "meta"), json.dumps(meta, separators=(",", ":")).encode()))
             curated.setdefault(track, []).append(frame)
+    for row in rows[rows["visible"] == 0]:  # absent: no crop, but the track keeps a record of the gap
+        track = int(row["track"])
+        meta = {"visible": False, "frame": int(row["frame"]), "video": index.videos[index.tracks[track][0]],
+                "category": index.categories[index.tracks[track][2]]}
+        items.append((frame_key(track, int(row["frame"]), "meta"), json.dumps(meta, separators=(",", ":")).encode()))
     for track in np.unique(rows["track"]):
         frames = sorted(curated.get(int(track), []))
         items.append((track_key(int(track)), json.dumps(frames).encode()))
@@ -246,7 +253,9 @@ def _check(params: CurateParams) -> None:
 def _fingerprint_basis(name: str, spec: DatasetSpec, index_dir: Path, params: CurateParams) -> dict:
     """Everything a shard's bytes depend on, besides its place in the plan."""
     codec = CODECS[params.image_backend]
-    return {"format_version": FORMAT_VERSION, "dataset": name,
+    # The code that makes the bytes: a change to it must not let a rerun keep shards made by the old code.
+    code = {Path(path).name: file_sha256(path) for path in (geometry.__file__, shards.__file__, __file__)}
+    return {"format_version": FORMAT_VERSION, "code": code, "dataset": name,
             "index": {f: file_sha256(index_dir / f"{name}.{f}") for f in INDEX_FILES},
             "search_size": params.search_size, "jpeg_quality": params.jpeg_quality,
             "image_backend": [codec.name, getattr(codec, "version", None) or _pillow_version()]}
@@ -347,7 +356,9 @@ def _manifest(name: str, index, records: list[dict]) -> dict:
     bounds = np.searchsorted([t[0] for t in index.tracks], np.arange(len(index.videos) + 1)).tolist()
     videos = [[v, bounds[i], bounds[i + 1], sum(track_crops[t] for t in range(bounds[i], bounds[i + 1]))]
               for i, v in enumerate(index.videos)]
-    return {"format_version": FORMAT_VERSION, "dataset": name, "categories": index.categories,
+    # The code that makes the bytes: a change to it must not let a rerun keep shards made by the old code.
+    code = {Path(path).name: file_sha256(path) for path in (geometry.__file__, shards.__file__, __file__)}
+    return {"format_version": FORMAT_VERSION, "code": code, "dataset": name, "categories": index.categories,
             "shards": [{k: r[k] for k in ("file", "sha256", "bytes", "crops", "tracks")} for r in records],
             "videos": videos, "tracks": tracks}
 
@@ -372,15 +383,15 @@ def _stats(name: str, index, records: list[dict]) -> dict:
 
 def preview(directory: Path, count: int, path: Path, tile: int = 128, columns: int = 6) -> None:
     """A grid of `count` random crops (a fixed seed) with their boxes drawn, as PNG."""
-    shards = Shards(directory)
-    pairs = [(t, f) for t in range(len(shards)) if shards.tracks[t][3] for f in shards.frames(t)]
+    reader = Shards(directory)
+    pairs = [(t, f) for t in range(len(reader)) if reader.tracks[t][3] for f in reader.frames(t)]
     rng = np.random.default_rng(0)
     chosen = [pairs[i] for i in sorted(rng.choice(len(pairs), min(count, len(pairs)), replace=False))]
     rows = max(1, -(-len(chosen) // columns))
     grid = np.full((rows * tile, columns * tile, 3), 255, np.uint8)
     for i, (track, frame) in enumerate(chosen):
-        image = shards.crop(track, frame)
-        x, y, w, h = shards.meta(track, frame)["box"]
+        image = reader.crop(track, frame)
+        x, y, w, h = reader.meta(track, frame)["box"]
         cv2.rectangle(image, (round(x), round(y)), (round(x + w), round(y + h)), (0, 255, 0), 3)
         row, col = divmod(i, columns)
         grid[row * tile:(row + 1) * tile, col * tile:(col + 1) * tile] = cv2.resize(

@@ -5,8 +5,9 @@ a manifest.json (see pipeline/curate.py). Inside a shard, keys are ASCII, zero-p
 
     <track>/<frame>/jpg     the search-size crop, JPEG bytes
     <track>/<frame>/mask    the cropped mask, PNG bytes (datasets with masks only)
-    <track>/<frame>/meta    JSON: box in the crop and in the image, image size, category, video, frame
-    <track>/frames          JSON list of the track's curated frame numbers, ascending
+    <track>/<frame>/meta    JSON: visible, box in the crop and in the image, image size, category, video,
+                            frame (absent frames have a meta with visible false and nothing else)
+    <track>/frames          JSON list of the track's curated (visible) frame numbers, ascending
 
 with <track> and <frame> zero-padded to 10 digits (the range of the index's int32 columns). No pickle.
 

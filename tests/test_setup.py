@@ -38,3 +38,6 @@ def test_make_repro_on_a_fresh_clone_then_nothing_reruns(tmp_path):
     assert "Running stage" not in second.stdout and "nothing to install" in second.stdout
     status = subprocess.run([str(venv / "bin/dvc"), "status"], cwd=clone, capture_output=True, text=True)
     assert "Data and pipelines are up to date" in status.stdout
+    # The committed dvc.lock is what a fresh run produces: same code hashes, same output hashes.
+    changed = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout
+    assert changed == "", changed

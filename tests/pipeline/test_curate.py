@@ -57,6 +57,7 @@ def test_reader_gives_each_track_its_frames_and_crops_that_match_the_crop_functi
     for track in range(len(idx.tracks)):
         rows = idx.track_frames(track)
         assert reader.frames(track) == rows["frame"][rows["visible"] == 1].tolist()
+        assert [reader.meta(track, int(f))["visible"] for f in rows["frame"]] == rows["visible"].astype(bool).tolist()
     track = max(range(len(idx.tracks)), key=lambda t: len(reader.frames(t)))
     row = idx.track_frames(track)[idx.track_frames(track)["visible"] == 1][0]
     meta = reader.meta(track, int(row["frame"]))
