@@ -24,6 +24,19 @@ def params_from_args(args: argparse.Namespace) -> Params:
     return load_params(args.params, args.overrides)
 
 
+def dataset_stage_args(prog: str, description: str, what: str) -> tuple[argparse.Namespace, Params]:
+    """Arguments and params of a per-dataset stage: either --dataset NAME (checked) or --summary."""
+    parser = stage_parser(prog, description)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--dataset", help="dataset name, a key of the datasets section")
+    group.add_argument("--summary", action="store_true", help=f"print the statistics of every {what} dataset")
+    args = parser.parse_args()
+    params = params_from_args(args)
+    if args.dataset is not None and args.dataset not in params.datasets:
+        raise UserError(f"unknown dataset {args.dataset!r} (datasets in {args.params}: {', '.join(params.datasets)})")
+    return args, params
+
+
 def run(main: typing.Callable[[], None], prog: str) -> None:
     """Run a stage's main(); a user error becomes one line on stderr and exit status 2."""
     try:

@@ -473,20 +473,12 @@ def summary_table(metrics_dir: str | Path) -> str:
 
 
 def main() -> None:
-    parser = cli.stage_parser("pipeline.curate", "Crop every object-frame of an indexed dataset into LMDB "
-                                                 "shards (data/shards/NAME), resumably, on Ray.")
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--dataset", help="dataset name, a key of the datasets section")
-    group.add_argument("--summary", action="store_true", help="print the statistics of every curated dataset")
-    args = parser.parse_args()
-    params = cli.params_from_args(args)
+    args, params = cli.dataset_stage_args("pipeline.curate", "Crop every object-frame of an indexed dataset into "
+                                          "LMDB shards (data/shards/NAME), resumably, on Ray.", "curated")
     if args.summary:
         print(summary_table(params.curate.metrics))
-        return
-    if args.dataset not in params.datasets:
-        raise cli.UserError(f"unknown dataset {args.dataset!r} (datasets in {args.params}: "
-                            f"{', '.join(params.datasets)})")
-    run(args.dataset, params.datasets[args.dataset], params.index, params.curate, params.mlflow)
+    else:
+        run(args.dataset, params.datasets[args.dataset], params.index, params.curate, params.mlflow)
 
 
 if __name__ == "__main__":

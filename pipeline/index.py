@@ -236,20 +236,12 @@ def summary_table(metrics_dir: str | Path) -> str:
 
 
 def main() -> None:
-    parser = cli.stage_parser("pipeline.index", "Index a training dataset (datasets.<name> in params) into "
-                                                "the common format, with counted skips.")
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--dataset", help="dataset name, a key of the datasets section")
-    group.add_argument("--summary", action="store_true", help="print the statistics of every indexed dataset")
-    args = parser.parse_args()
-    params = cli.params_from_args(args)
+    args, params = cli.dataset_stage_args("pipeline.index", "Index a training dataset (datasets.<name> in params) "
+                                          "into the common format, with counted skips.", "indexed")
     if args.summary:
         print(summary_table(params.index.metrics))
-        return
-    if args.dataset not in params.datasets:
-        raise cli.UserError(f"unknown dataset {args.dataset!r} (datasets in {args.params}: "
-                            f"{', '.join(params.datasets)})")
-    run(args.dataset, params.datasets[args.dataset], params.index)
+    else:
+        run(args.dataset, params.datasets[args.dataset], params.index)
 
 
 if __name__ == "__main__":
