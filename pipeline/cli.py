@@ -24,6 +24,12 @@ def params_from_args(args: argparse.Namespace) -> Params:
     return load_params(args.params, args.overrides)
 
 
+def markdown_table(header: list, rows: list[list]) -> str:
+    """A Markdown table, as the --summary commands print it."""
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(str(c) for c in line) + " |" for line in lines)
+
+
 def dataset_stage_args(prog: str, description: str, what: str) -> tuple[argparse.Namespace, Params]:
     """Arguments and params of a per-dataset stage: either --dataset NAME (checked) or --summary."""
     parser = stage_parser(prog, description)

@@ -465,11 +465,9 @@ def summary_table(metrics_dir: str | Path) -> str:
         raise cli.UserError(f"{metrics_dir}: no curation statistics yet (run: dvc repro)")
     rows = [json.loads(f.read_text()) for f in files]
     columns = ["shards", "videos", "tracks", "crops", "masks", "absent", "padded"]
-    lines = ["| dataset | " + " | ".join(columns) + " | skipped | MB |", "|" + "---|" * (len(columns) + 3)]
-    for row in rows:
-        cells = [row["dataset"], *(row[c] for c in columns), sum(row["skipped"].values()), f"{row['bytes'] / 1e6:.1f}"]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    return "\n".join(lines)
+    return cli.markdown_table(["dataset", *columns, "skipped", "MB"], [
+        [row["dataset"], *(row[c] for c in columns), sum(row["skipped"].values()), f"{row['bytes'] / 1e6:.1f}"]
+        for row in rows])
 
 
 def main() -> None:

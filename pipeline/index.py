@@ -228,11 +228,8 @@ def summary_table(metrics_dir: str | Path) -> str:
     reasons = sorted({r for row in rows for r, n in row["skipped"].items() if n})
     columns = ["videos", "tracks", "object_frames", "absent", "images", "categories", "clipped"]
     header = ["dataset", *columns, *(f"skip:{r}" for r in reasons)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = [row["dataset"], *(row[c] for c in columns), *(row["skipped"].get(r, 0) for r in reasons)]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    return "\n".join(lines)
+    return cli.markdown_table(header, [[row["dataset"], *(row[c] for c in columns),
+                                        *(row["skipped"].get(r, 0) for r in reasons)] for row in rows])
 
 
 def main() -> None:
