@@ -5,6 +5,7 @@ import argparse
 import sys
 import typing
 
+from models import ModelError
 from pipeline.params import Params, ParamsError, load_params
 
 
@@ -47,7 +48,7 @@ def run(main: typing.Callable[[], None], prog: str) -> None:
     """Run a stage's main(); a user error becomes one line on stderr and exit status 2."""
     try:
         main()
-    except (UserError, ParamsError) as err:
+    except (UserError, ParamsError, ModelError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from models import ModelError
+from models.variants import list_variants, variant_config
+
 
 class ParamsError(ValueError):
     """params.yaml (or an override) does not match the schema."""
@@ -84,6 +87,9 @@ class Params:
     index: IndexParams
     curate: CurateParams
     mlflow: MlflowParams
+    # Every registered variant's full model config: the registry's defaults, then params.yaml's deltas, then
+    # --set overrides (models/variants.py checks them).
+    variants: dict[str, dict]
 
 
 def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str] = ()) -> Params:
@@ -98,9 +104,28 @@ def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str
         raise ParamsError(f"{path}:{where} not valid YAML ({getattr(err, 'problem', err)})") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of sections at the top level")
+    if isinstance(raw.get("variants"), dict):
+        raw["variants"] = _variant_defaults(raw["variants"], path)
     for override in overrides:
         _apply_override(raw, override, path)
-    return _build(Params, raw, "", path)
+    params = _build(Params, raw, "", path)
+    for name, config in params.variants.items():
+        try:
+            params.variants[name] = variant_config(name, **config)
+        except ModelError as err:
+            raise ParamsError(f"{path}: variants.{name}: {err}") from None
+    return params
+
+
+def _variant_defaults(deltas: dict, path: Path) -> dict:
+    """Each registered variant's config with params.yaml's deltas over it, so that --set reaches every key."""
+    for name, delta in deltas.items():
+        if name not in list_variants():
+            raise ParamsError(f"{path}: unknown variant {name!r} in section 'variants' "
+                              f"(registered: {', '.join(list_variants())})")
+        if not isinstance(delta, dict):
+            raise ParamsError(f"{path}: 'variants.{name}' must be a mapping, got {_describe(delta)}")
+    return {name: {**variant_config(name), **deltas.get(name, {})} for name in list_variants()}
 
 
 def _apply_override(raw: dict, override: str, path: Path) -> None:

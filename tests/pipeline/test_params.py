@@ -61,3 +61,33 @@ def test_cli_reports_a_params_error_as_one_line():
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "synth: error: --set 'synth.sed=1': unknown key 'synth.sed' in params.yaml"]
+
+
+def test_variants_are_the_registry_defaults_with_params_deltas_and_overrides(tmp_path):
+    from models.variants import list_variants, variant_config
+    params = load_params(REPO / "params.yaml")
+    assert set(params.variants) == set(list_variants())
+    assert params.variants["siamrpn_alexnet"] == variant_config("siamrpn_alexnet")
+    assert params.variants["siamrpnpp_r50"]["loc_weight"] == 1.2
+    text = repo_params_text().replace('  siamrpnpp_r50:\n', '  siamrpnpp_r50:\n    width: 0.5\n', 1)
+    params = load_params(write(tmp_path, text), ["variants.siamrpnpp_r50.layers=[4, 3]",
+                                                 "variants.siamfc_alexnet.radius=8"])
+    assert params.variants["siamrpnpp_r50"]["width"] == 0.5 and params.variants["siamrpnpp_r50"]["layers"] == (3, 4)
+    assert params.variants["siamfc_alexnet"]["radius"] == 8.0
+
+
+@pytest.mark.parametrize("overrides, text_change, message", [
+    (["variants.siamrpnpp_r50.corr=full"], None, r"variants.siamrpnpp_r50: siamrpnpp_r50: corr must be one of up, dw"),
+    (["variants.siamrpnpp_r50.layer=[3]"], None, r"unknown key 'variants.siamrpnpp_r50.layer'"),
+    ([], ("  siamrpnpp_r18:\n", "  siamrpnpp_r101:\n"), r"unknown variant 'siamrpnpp_r101' in section 'variants' "
+                                                          r"\(registered: siamfc_alexnet, siammask_r50"),
+    ([], ("  siamrpnpp_r18:\n", "  siamrpnpp_r18:\n    depth: 101\n"), r"unknown override 'depth' for variant"),
+])
+def test_bad_variant_params_are_one_line(tmp_path, overrides, text_change, message):
+    text = repo_params_text()
+    if text_change:
+        assert text_change[0] in text
+        text = text.replace(*text_change, 1)
+    with pytest.raises(ParamsError, match=message) as err:
+        load_params(write(tmp_path, text), overrides)
+    assert "\n" not in str(err.value)
