@@ -6,6 +6,8 @@ read as (N, 2, k, S, S) (background then target, anchor-major within each) and `
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -86,10 +88,7 @@ class RPN(nn.Module):
 
     def __init__(self, corr: str, channels: list[int], anchors: int, hidden: int = 256):
         super().__init__()
-        if corr == "up":
-            def make(c, out): return UpXCorr(c, out)
-        else:
-            def make(c, out): return DepthwiseXCorr(c, out, hidden)
+        make = UpXCorr if corr == "up" else functools.partial(DepthwiseXCorr, hidden=hidden)
         self.cls = nn.ModuleList(make(c, 2 * anchors) for c in channels)
         self.loc = nn.ModuleList(make(c, 4 * anchors) for c in channels)
         if len(channels) > 1:  # a single level has no mixing weight (nothing unused under DDP)

@@ -113,7 +113,7 @@ def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str
         try:
             params.variants[name] = variant_config(name, **config)
         except ModelError as err:
-            raise ParamsError(f"{path}: variants.{name}: {err}") from None
+            raise ParamsError(f"{path}: {err}") from None  # the message names the variant
     return params
 
 

@@ -77,7 +77,7 @@ def test_variants_are_the_registry_defaults_with_params_deltas_and_overrides(tmp
 
 
 @pytest.mark.parametrize("overrides, text_change, message", [
-    (["variants.siamrpnpp_r50.corr=full"], None, r"variants.siamrpnpp_r50: siamrpnpp_r50: corr must be one of up, dw"),
+    (["variants.siamrpnpp_r50.corr=full"], None, r"params.yaml: siamrpnpp_r50: corr must be one of up, dw"),
     (["variants.siamrpnpp_r50.layer=[3]"], None, r"unknown key 'variants.siamrpnpp_r50.layer'"),
     ([], ("  siamrpnpp_r18:\n", "  siamrpnpp_r101:\n"), r"unknown variant 'siamrpnpp_r101' in section 'variants' "
                                                           r"\(registered: siamfc_alexnet, siammask_r50"),
