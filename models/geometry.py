@@ -5,8 +5,6 @@ Boxes are [x, y, w, h] floats, 0-based continuous pixel coordinates, (x, y) the 
 """
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 
@@ -26,10 +24,11 @@ def cxcywh_to_xywh(box):
     return cx - w / 2, cy - h / 2, w, h
 
 
-def context_side(w: float, h: float, context: float = CONTEXT_AMOUNT) -> float:
-    """Side s_z of the square exemplar region around a w x h target: s_z^2 = (w + p)(h + p), p = c (w + h)."""
+def context_side(w, h, context: float = CONTEXT_AMOUNT):
+    """Side s_z of the square exemplar region around a w x h target: s_z^2 = (w + p)(h + p), p = c (w + h).
+    Scalars or arrays."""
     p = context * (w + h)
-    return math.sqrt((w + p) * (h + p))
+    return np.sqrt((w + p) * (h + p))
 
 
 def crop(image: np.ndarray, centre: tuple[float, float], side: float, out_size: int,
