@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -17,6 +18,13 @@ from models.necks import Adjust
 from models.targets import AnchorTargets, SiamFCLabels
 
 REFINE_STAGES = (1, 2, 3)
+
+
+def to_input(images, device="cpu") -> torch.Tensor:
+    """The one conversion from BGR uint8 crops (H, W, 3) to a float batch (N, 3, H, W) of 0-255 values (as
+    SiamFC's and pysot's released models take them; the first batch norm does the scaling)."""
+    batch = np.stack([np.asarray(image) for image in images]).transpose(0, 3, 1, 2)
+    return torch.from_numpy(np.ascontiguousarray(batch)).to(device=device, dtype=torch.float32)
 
 
 def make_backbone(name: str, width: float, last_stage: int) -> nn.Module:
