@@ -15,6 +15,7 @@ named options:
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -249,7 +250,66 @@ def expected_overlap_curve(runs: dict[str, list[VotRun]], skip: int = 5, convent
 
 def eao(curve: np.ndarray, interval: tuple[int, int]) -> float:
     """The expected average overlap: the mean of the curve over sequence lengths low .. high (1-based, both
-    included)."""
+    included). Lengths past the longest sequence have no value: the interval must start inside the curve."""
     low, high = interval
-    values = curve[low - 1:high]
-    return float(values.mean())
+    if not 1 <= low <= high or low > len(curve):
+        raise ValueError(f"EAO interval {low}-{high} does not fit sequences of at most {len(curve)} frames")
+    return float(curve[low - 1:high].mean())
+
+
+def eao_interval(text: str) -> tuple[int, int]:
+    """A VOT year (VOT2016 ... VOT2019) or an explicit 'LOW-HIGH' (for other sequence lengths)."""
+    if text in EAO_INTERVALS:
+        return EAO_INTERVALS[text]
+    match = re.fullmatch(r"(\d+)-(\d+)", text)
+    if not match:
+        raise ValueError(f"EAO interval must be one of {', '.join(EAO_INTERVALS)} or LOW-HIGH, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def polygon_area(points: np.ndarray) -> float:
+    x, y = points[:, 0], points[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)))
+
+
+def _clip(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
+    """Sutherland-Hodgman: the part of polygon `subject` inside the convex polygon `clip` (both (k, 2))."""
+    orientation = np.sign(np.sum(clip[:, 0] * np.roll(clip[:, 1], -1) - np.roll(clip[:, 0], -1) * clip[:, 1]))
+    output = subject
+    for a, b in zip(clip, np.roll(clip, -1, 0)):
+        if not len(output):
+            break
+        edge = b - a
+        side = orientation * (edge[0] * (output[:, 1] - a[1]) - edge[1] * (output[:, 0] - a[0]))
+        points = []
+        for i in range(len(output)):
+            p, q, sp, sq = output[i], output[(i + 1) % len(output)], side[i], side[(i + 1) % len(output)]
+            if sp >= 0:
+                points.append(p)
+            if (sp >= 0) != (sq >= 0):
+                points.append(p + (q - p) * sp / (sp - sq))
+        output = np.array(points).reshape(-1, 2)
+    return output
+
+
+def polygon_iou(a, b, bounds: tuple[float, float] | None = None) -> float:
+    """IoU of two convex polygons given as flat [x1, y1, x2, y2, ...] (a 4-value [x, y, w, h] is taken as a
+    rectangle), both first cut to the image rectangle [0, width] x [0, height] when `bounds` is given, as
+    VOT's overlap does."""
+    polygons = []
+    for flat in (a, b):
+        flat = np.asarray(flat, float)
+        if len(flat) == 4:
+            x, y, w, h = flat
+            flat = np.array([x, y, x + w, y, x + w, y + h, x, y + h])
+        points = flat.reshape(-1, 2)
+        if bounds is not None:
+            width, height = bounds
+            points = _clip(points, np.array([[0, 0], [width, 0], [width, height], [0, height]], float))
+        polygons.append(points)
+    if min(len(p) for p in polygons) < 3:
+        return 0.0
+    inter = _clip(*polygons)
+    inter_area = polygon_area(inter) if len(inter) >= 3 else 0.0
+    union = polygon_area(polygons[0]) + polygon_area(polygons[1]) - inter_area
+    return inter_area / union if union > 0 else 0.0
