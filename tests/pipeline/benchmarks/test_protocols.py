@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from models.trackers.base import Prediction
+from pipeline.benchmarks import protocols
+from pipeline.benchmarks.datasets import BenchmarkError, Sequence
+
+
+class Scripted:
+    """A tracker that returns the ground truth, except a box far away on the frames in `lost`."""
+
+    def __init__(self, sequence, lost):
+        self.sequence, self.lost, self.frame = sequence, lost, 0
+
+    def init(self, image, box):
+        self.frame = next(i for i, g in enumerate(self.sequence.gt) if np.array_equal(g, box) and i >= self.frame)
+
+    def update(self, image):
+        self.frame += 1
+        box = self.sequence.gt[self.frame] + (np.array([200.0, 200, 0, 0]) if self.frame in self.lost else 0)
+        return Prediction(box, 1.0)
+
+
+@pytest.fixture
+def sequence(tmp_path):
+    import cv2
+    frames = []
+    for i in range(30):
+        path = tmp_path / f"{i:08d}.jpg"
+        cv2.imwrite(str(path), np.zeros((100, 120, 3), np.uint8))
+        frames.append(path)
+    gt = np.array([[10.0 + i, 20.0, 30.0, 40.0] for i in range(30)])
+    x, y, w, h = gt.T
+    polygons = np.stack([x, y, x + w, y, x + w, y + h, x, y + h], 1)
+    return Sequence("seq", frames, gt, polygons=polygons)
+
+
+def test_vot_protocol_records_failures_skips_and_reinitializations(sequence):
+    runs, times = protocols.run_vot(lambda: Scripted(sequence, lost={7, 27}), sequence, skip=5, repetitions=15)
+    assert len(runs) == 3  # a deterministic tracker: three identical runs end the experiment
+    records = runs[0]
+    assert len(records) == 30 and records[0] == [1] and records[7] == [2]
+    assert records[8:12] == [[0]] * 4 and records[12] == [1]  # re-initialized 5 frames after the failure
+    assert records[27] == [2] and records[28:] == [[0]] * 2  # a failure near the end: skipped to the end
+    assert records[1] == list(sequence.gt[1])
+    assert len(times) == 3 * (7 + 15)  # updates of frames 1-7 and 13-27, in each of the three runs
+
+
+def test_result_files_round_trip_in_the_toolkit_layouts(sequence, tmp_path):
+    boxes = sequence.gt + 0.25
+    protocols.write_ope(tmp_path / "ope", sequence, boxes)
+    assert (tmp_path / "ope" / "seq.txt").read_text().splitlines()[0] == "11.2500,21.2500,30.2500,40.2500"
+    assert np.allclose(protocols.read_boxes(tmp_path / "ope" / "seq.txt", 30), boxes)
+    protocols.write_got10k(tmp_path / "got", sequence, boxes, np.full(30, 0.01))
+    assert np.allclose(protocols.read_boxes(protocols.result_file(tmp_path / "got", "got10k", "seq"), 30), boxes)
+    assert (tmp_path / "got" / "seq" / "seq_time.txt").read_text().count("\n") == 30
+    runs, _ = protocols.run_vot(lambda: Scripted(sequence, lost={7}), sequence)
+    protocols.write_vot(tmp_path / "vot", sequence, runs)
+    assert sorted(p.name for p in (tmp_path / "vot" / "baseline" / "seq").iterdir()) == [
+        "seq_001.txt", "seq_002.txt", "seq_003.txt"]
+    back = protocols.read_vot(tmp_path / "vot", "seq", 30)
+    assert back[0][:8] == [[1.0]] + [pytest.approx(r) for r in runs[0][1:7]] + [[2.0]]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("1,2,3,4\n" * 29, "29 boxes for 30 ground-truth frames"),
+    ("1,2,3,4\n" * 31, "31 boxes for 30 ground-truth frames"),
+    ("1,2,3,4\n" * 5 + "NaN,2,3,4\n" + "1,2,3,4\n" * 24, r"seq.txt:6: NaN in a result box"),
+    ("1,2,3,4\n" * 5 + "1,2;3,4\n" + "1,2,3,4\n" * 24, r"seq.txt:6: not numbers"),
+])
+def test_bad_result_files_are_named_with_their_line(tmp_path, content, message):
+    (tmp_path / "seq.txt").write_text(content)
+    with pytest.raises(BenchmarkError, match=message):
+        protocols.read_boxes(tmp_path / "seq.txt", 30)
+    with pytest.raises(BenchmarkError, match="result file missing"):
+        protocols.read_boxes(tmp_path / "absent.txt", 30)
