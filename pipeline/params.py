@@ -75,6 +75,40 @@ class CurateParams:
 
 
 @dataclass(frozen=True)
+class BenchmarkSpec:
+    """One benchmark: its layout (which loader reads it), root, an optional sequence-list file, protocol,
+    VOT challenge year of its EAO interval, and tracker settings that differ from the `trackers` section."""
+    format: str
+    root: str
+    sequences: str
+    protocol: str
+    eao_interval: str
+    trackers: dict[str, dict]
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """python -m pipeline.evaluate: trackers over benchmarks, results/<variant>/<benchmark>/."""
+    results: str
+    runs: str
+    backend: str
+    workers: int
+    device: str
+    vot_skip: int
+    vot_repetitions: int
+
+
+@dataclass(frozen=True)
+class ScoreParams:
+    """python -m pipeline.score: metrics/<variant>/<benchmark>.json and plots."""
+    out: str
+    vot_burnin: int
+    norm_precision: str
+    eao: str
+    invalid_gt: str
+
+
+@dataclass(frozen=True)
 class MlflowParams:
     tracking_uri: str
     experiment: str
@@ -87,6 +121,10 @@ class Params:
     index: IndexParams
     curate: CurateParams
     mlflow: MlflowParams
+    benchmarks: dict[str, BenchmarkSpec]
+    trackers: dict[str, dict]
+    evaluate: EvaluateParams
+    score: ScoreParams
     # Every registered variant's full model config: the registry's defaults, then params.yaml's deltas, then
     # --set overrides (models/variants.py checks them).
     variants: dict[str, dict]

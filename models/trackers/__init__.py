@@ -1,1 +1,28 @@
-"""Trackers: `init(image, box)` then `update(image) -> Prediction`, one class per post-processing (see base.py)."""
+"""Trackers: `init(image, box)` then `update(image) -> Prediction`, one class per post-processing (base.py)."""
+from __future__ import annotations
+
+from models import ModelError
+
+
+def tracker_kind(model) -> str:
+    """The tracker that reads a network's outputs: identity (no network), siamfc or siamrpn."""
+    if model is None:
+        return "identity"
+    if model.kind == "mask":
+        raise ModelError(f"{model.variant}: the SiamMask tracker is not implemented yet")
+    return {"siamfc": "siamfc", "rpn": "siamrpn"}[model.kind]
+
+
+def make_tracker(model, settings: dict, device: str = "cpu"):
+    """The tracker for `model` (None: the identity tracker) with its settings; an unknown setting is a
+    one-line ModelError."""
+    from models.trackers.identity import IdentityTracker
+    from models.trackers.siamfc import SiamFCTracker
+    from models.trackers.siamrpn import SiamRPNTracker
+
+    kind = tracker_kind(model)
+    cls = {"identity": IdentityTracker, "siamfc": SiamFCTracker, "siamrpn": SiamRPNTracker}[kind]
+    try:
+        return cls(model, device=device, **settings)
+    except TypeError as err:
+        raise ModelError(f"tracker {kind}: {err}") from None

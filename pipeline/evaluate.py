@@ -1,0 +1,150 @@
+"""python -m pipeline.evaluate --variant V --benchmark B [--checkpoint PATH]: run a tracker over a benchmark.
+
+Sequences run in parallel on Ray (or one by one with evaluate.backend=serial); result files go to
+results/V/B/ in the layout of the benchmark's protocol (pipeline/benchmarks/protocols.py), and the tracker's
+speed to results/V/B/speed.json. `--variant identity` runs the identity tracker (no network).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from pipeline import cli
+from pipeline.benchmarks import protocols
+from pipeline.benchmarks.datasets import LOADERS, BenchmarkError, Sequence
+from pipeline.files import write_atomic
+from pipeline.params import BenchmarkSpec, EvaluateParams, Params
+
+IDENTITY = "identity"
+
+
+def load_benchmark(name: str, spec: BenchmarkSpec) -> list[Sequence]:
+    if spec.format not in LOADERS:
+        raise cli.UserError(f"benchmark {name}: unknown format {spec.format!r} ({', '.join(LOADERS)})")
+    if spec.protocol not in protocols.PROTOCOLS:
+        raise cli.UserError(f"benchmark {name}: unknown protocol {spec.protocol!r} ({', '.join(protocols.PROTOCOLS)})")
+    if not Path(spec.root).is_dir():
+        raise cli.UserError(f"benchmark {name}: root {spec.root} is not a folder")
+    try:
+        return LOADERS[spec.format](Path(spec.root), Path(spec.sequences) if spec.sequences else None)
+    except BenchmarkError as err:
+        raise cli.UserError(str(err)) from None
+
+
+def tracker_settings(params: Params, benchmark: str, kind: str) -> dict:
+    """The trackers section for this kind, with the benchmark's overrides on top."""
+    return {**params.trackers.get(kind, {}), **params.benchmarks[benchmark].trackers.get(kind, {})}
+
+
+def _load_model(variant: str, checkpoint: str | None, device: str):
+    if variant == IDENTITY:
+        return None
+    from models.checkpoint import load_checkpoint
+    model, _ = load_checkpoint(checkpoint, variant=variant, map_location=device)
+    return model
+
+
+def evaluate_sequence(job: dict) -> dict:
+    """Track one sequence (in a Ray worker or in this process) and write its result files."""
+    import torch
+
+    from models.trackers import make_tracker, tracker_kind
+    torch.set_num_threads(1)
+    model = _load_model(job["variant"], job["checkpoint"], job["device"])
+    settings = job["settings"][tracker_kind(model)]
+    sequence, folder = job["sequence"], Path(job["folder"])
+    if job["protocol"] == "vot":
+        runs, times = protocols.run_vot(lambda: make_tracker(model, settings, job["device"]), sequence,
+                                        job["vot_skip"], job["vot_repetitions"])
+        protocols.write_vot(folder, sequence, runs)
+    else:
+        boxes, times = protocols.run_ope(make_tracker(model, settings, job["device"]), sequence)
+        if job["protocol"] == "got10k":
+            protocols.write_got10k(folder, sequence, boxes, times)
+        else:
+            protocols.write_ope(folder, sequence, boxes)
+    return {"sequence": sequence.name, "frames": len(times), "seconds": float(np.sum(times))}
+
+
+def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = None) -> dict:
+    settings: EvaluateParams = params.evaluate
+    spec = params.benchmarks[benchmark]
+    if variant != IDENTITY:
+        checkpoint = checkpoint or str(Path(settings.runs) / variant / "checkpoint.pt")
+        if not Path(checkpoint).exists():
+            raise cli.UserError(f"{checkpoint}: no checkpoint for {variant} (train it, or pass --checkpoint)")
+    sequences = load_benchmark(benchmark, spec)
+    folder = Path(settings.results) / variant / benchmark
+    kinds = ("identity", "siamfc", "siamrpn")
+    jobs = [{"variant": variant, "checkpoint": checkpoint, "device": settings.device, "sequence": s,
+             "folder": str(folder), "protocol": spec.protocol, "vot_skip": settings.vot_skip,
+             "vot_repetitions": settings.vot_repetitions,
+             "settings": {k: tracker_settings(params, benchmark, k) for k in kinds}} for s in sequences]
+    bar = tqdm(total=len(jobs), desc=f"evaluate {variant} on {benchmark}", unit="seq")
+    records = []
+    if settings.backend == "serial":
+        for job in jobs:
+            records.append(evaluate_sequence(job))
+            bar.update()
+    else:
+        records = _run_ray(jobs, settings.workers, bar)
+    bar.close()
+    frames, seconds = sum(r["frames"] for r in records), sum(r["seconds"] for r in records)
+    speed = {"variant": variant, "benchmark": benchmark, "device": _device_name(settings.device),
+             "frames": frames, "fps": frames / seconds if seconds else None, "checkpoint": checkpoint,
+             "per_sequence": {r["sequence"]: r["frames"] / r["seconds"] if r["seconds"] else None for r in records}}
+    write_atomic(folder / "speed.json", (json.dumps(speed, indent=1) + "\n").encode())
+    print(f"evaluate: {variant} on {benchmark}: {len(records)} sequences, {frames} frames tracked at "
+          f"{speed['fps'] or 0:.1f} fps ({speed['device']}), results in {folder}")
+    return speed
+
+
+def _run_ray(jobs: list[dict], workers: int, bar) -> list[dict]:
+    import ray
+    ray.init(num_cpus=workers, include_dashboard=False, object_store_memory=100 << 20)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=0)(evaluate_sequence)
+        pending, records = [task.remote(job) for job in jobs], []
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            try:
+                records.append(ray.get(ready[0]))
+            except ray.exceptions.RayTaskError as err:
+                cause = err.cause
+                if isinstance(cause, (BenchmarkError, ValueError)):
+                    raise cli.UserError(str(cause)) from None
+                raise
+            bar.update()
+        return records
+    finally:
+        ray.shutdown()
+
+
+def _device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        import torch
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({os.cpu_count()} cores, torch threads 1 per worker)"
+
+
+def main() -> None:
+    parser = cli.stage_parser("pipeline.evaluate", __doc__.split("\n\n")[0])
+    parser.add_argument("--variant", required=True, help="a registered variant, or 'identity'")
+    parser.add_argument("--benchmark", required=True, help="a key of the benchmarks section")
+    parser.add_argument("--checkpoint", help="default: <evaluate.runs>/<variant>/checkpoint.pt")
+    args = parser.parse_args()
+    params = cli.params_from_args(args)
+    if args.benchmark not in params.benchmarks:
+        raise cli.UserError(f"unknown benchmark {args.benchmark!r} (benchmarks in {args.params}: "
+                            f"{', '.join(params.benchmarks)})")
+    if args.variant != IDENTITY and args.variant not in params.variants:
+        raise cli.UserError(f"unknown variant {args.variant!r} ({IDENTITY}, {', '.join(params.variants)})")
+    run(args.variant, args.benchmark, params, args.checkpoint)
+
+
+if __name__ == "__main__":
+    cli.run(main, "evaluate")

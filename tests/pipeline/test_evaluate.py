@@ -1,0 +1,119 @@
+"""evaluate and score end to end: the synthetic benchmark sets, the real OTB sequence Crossing, a pysot-style
+dataset JSON, and bad inputs."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.checkpoint import save_checkpoint
+from models.variants import build_model
+from pipeline import evaluate, score
+from pipeline.benchmarks import metrics
+from pipeline.benchmarks.datasets import load_otb
+from tests.conftest import SHARED, run_module, tiny_params, tree_hash
+
+BENCHMARKS = {"synth-otb": "synth-otb", "synth-vot": "synth-vot", "synth-got10k": "synth-got10k/val",
+              "synth-lasot": "synth-lasot"}
+
+
+def params_for(world, tmp_path, *extra):
+    roots = [f"benchmarks.{name}.root={world / 'benchmarks' / folder}" for name, folder in BENCHMARKS.items()]
+    return tiny_params(*roots, "benchmarks.synth-vot.eao_interval=5-25", f"evaluate.results={tmp_path / 'results'}", f"evaluate.runs={tmp_path / 'runs'}",
+                       f"score.out={tmp_path / 'metrics'}", "evaluate.backend=serial", *extra)
+
+
+def score_of(params, variant, benchmark):
+    spec = params.benchmarks[benchmark]
+    folder = Path(params.evaluate.results) / variant / benchmark
+    return score.score(evaluate.load_benchmark(benchmark, spec), folder, spec.protocol, params.score, spec.eao_interval)
+
+
+def test_identity_on_every_synthetic_benchmark(tiny_world, tmp_path):
+    params = params_for(tiny_world, tmp_path)
+    for benchmark in BENCHMARKS:
+        speed = evaluate.run("identity", benchmark, params)
+        assert speed["frames"] > 0 and speed["device"].startswith("cpu")
+        result = score_of(params, "identity", benchmark)
+        overall = result["overall"]
+        if benchmark == "synth-vot":
+            assert set(overall) == {"accuracy", "robustness", "failures", "eao"} and 0 <= overall["eao"] <= 1
+        else:
+            assert {"success_auc", "precision_20", "norm_precision_20"} <= set(overall)
+            assert 0 <= overall["success_auc"] < 1
+        if benchmark == "synth-got10k":
+            assert {"ao", "sr50", "sr75"} <= set(overall)
+    results = tmp_path / "results" / "identity"
+    assert (results / "synth-vot" / "baseline").is_dir() and (results / "synth-otb" / "speed.json").exists()
+    got = next(p for p in (results / "synth-got10k").iterdir() if p.is_dir())
+    assert got.is_dir() and {p.name for p in got.iterdir()} == {f"{got.name}_001.txt", f"{got.name}_time.txt"}
+
+
+@pytest.fixture
+def checkpoints(tmp_path):
+    torch.manual_seed(0)
+    for variant, overrides in {"siamfc_alexnet": {"width": 0.25}, "siamrpn_alexnet_dw": {"width": 0.25, "hidden": 16}}.items():
+        save_checkpoint(tmp_path / "runs" / variant / "checkpoint.pt", build_model(variant, **overrides),
+                        epoch=0, step=0, params_hash="", git_commit="")
+
+
+def test_networks_on_ray_and_serially_give_identical_results(tiny_world, tmp_path, checkpoints):
+    serial = params_for(tiny_world, tmp_path)
+    parallel = params_for(tiny_world, tmp_path / "ray", f"evaluate.runs={tmp_path / 'runs'}", "evaluate.backend=ray")
+    for variant, benchmark in [("siamfc_alexnet", "synth-otb"), ("siamrpn_alexnet_dw", "synth-vot")]:
+        evaluate.run(variant, benchmark, serial)
+        evaluate.run(variant, benchmark, parallel)
+        a = tmp_path / "results" / variant / benchmark
+        b = tmp_path / "ray" / "results" / variant / benchmark
+        assert tree_hash(a, "*.txt") == tree_hash(b, "*.txt") and any(a.rglob("*.txt"))
+        score_of(serial, variant, benchmark)  # the network's results score without error
+
+
+def test_crossing_evaluate_and_score_commands(tmp_path):
+    overrides = [f"--set=benchmarks.synth-otb.root={SHARED / 'data' / 'otb'}",
+                 f"--set=evaluate.results={tmp_path / 'results'}", f"--set=score.out={tmp_path / 'metrics'}",
+                 "--set=evaluate.backend=serial"]
+    done = run_module("pipeline.evaluate", "--variant", "identity", "--benchmark", "synth-otb", *overrides)
+    assert done.returncode == 0, done.stderr
+    assert run_module("pipeline.score", "--variant", "identity", "--benchmark", "synth-otb", *overrides).returncode == 0
+    result = json.loads((tmp_path / "metrics" / "identity" / "synth-otb.json").read_text())
+    (crossing,) = load_otb(SHARED / "data" / "otb")
+    expected = metrics.ope_sequence(np.repeat(crossing.gt[:1], len(crossing.gt), 0), crossing.gt)
+    assert result["per_sequence"]["Crossing"]["success_auc"] == pytest.approx(expected["success_auc"])
+    assert (tmp_path / "metrics" / "identity" / "synth-otb.png").stat().st_size > 1000
+
+    # A truncated result file: one line naming it, exit status 2.
+    path = tmp_path / "results" / "identity" / "synth-otb" / "Crossing.txt"
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:100]))
+    failed = run_module("pipeline.score", "--variant", "identity", "--benchmark", "synth-otb", *overrides)
+    assert failed.returncode == 2 and failed.stderr.strip().count("\n") == 0
+    assert f"{path}: 100 boxes for 120 ground-truth frames" in failed.stderr
+
+
+def test_score_a_pysot_result_folder_against_a_dataset_json(tmp_path):
+    (crossing,) = load_otb(SHARED / "data" / "otb")
+    file_boxes = crossing.gt + [1, 1, 0, 0]  # pysot's OTB100.json keeps OTB's 1-based values
+    names = [f"Crossing/img/{p.name}" for p in crossing.frames]
+    (tmp_path / "OTB100.json").write_text(json.dumps({"Crossing": {
+        "video_dir": "Crossing", "init_rect": file_boxes[0].tolist(), "img_names": names,
+        "gt_rect": file_boxes.tolist(), "attr": []}}))
+    predictions = file_boxes + np.array([3.0, -2.0, 1.0, 0.0])
+    (tmp_path / "SiamX").mkdir()
+    (tmp_path / "SiamX" / "Crossing.txt").write_text("".join(",".join(map(str, b)) + "\n" for b in predictions))
+    done = run_module("pipeline.score", "--dataset-json", str(tmp_path / "OTB100.json"), "--results",
+                      str(tmp_path / "SiamX"), "--out", str(tmp_path / "SiamX.json"))
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "SiamX.json").read_text())
+    expected = metrics.ope_sequence(predictions, file_boxes)
+    assert result["overall"]["success_auc"] == pytest.approx(expected["success_auc"])
+    assert result["overall"]["precision_20"] == pytest.approx(expected["precision_20"])
+
+
+def test_bad_evaluate_arguments_are_one_line(tmp_path):
+    for args, message in [(["--variant", "siamfc_alexnet", "--benchmark", "synth-otb",
+                            f"--set=evaluate.runs={tmp_path}"], "no checkpoint for siamfc_alexnet"),
+                          (["--variant", "identity", "--benchmark", "otb"], "unknown benchmark 'otb'"),
+                          (["--variant", "siamfc", "--benchmark", "synth-otb"], "unknown variant 'siamfc'")]:
+        done = run_module("pipeline.evaluate", *args)
+        assert done.returncode == 2 and message in done.stderr and done.stderr.strip().count("\n") == 0
