@@ -37,6 +37,7 @@ bench: setup
 	python bench/index_load.py
 	python bench/image_backend.py
 	python bench/curate.py
+	python bench/score.py
 
 # Pillow-SIMD in place of Pillow, for curate.image_backend=pillow (built here with AVX2). On this machine
 # kind it measured slower than OpenCV (README), so it is an option, not a default; `make clean-venv` undoes it.
