@@ -79,7 +79,7 @@ def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = N
             raise cli.UserError(f"{checkpoint}: no checkpoint for {variant} (train it, or pass --checkpoint)")
     sequences = load_benchmark(benchmark, spec)
     folder = Path(settings.results) / variant / benchmark
-    kinds = ("identity", "siamfc", "siamrpn")
+    kinds = ("identity", "siamfc", "siamrpn", "siammask")
     jobs = [{"variant": variant, "checkpoint": checkpoint, "device": settings.device, "sequence": s,
              "folder": str(folder), "protocol": spec.protocol, "vot_skip": settings.vot_skip,
              "vot_repetitions": settings.vot_repetitions,

@@ -5,12 +5,10 @@ from models import ModelError
 
 
 def tracker_kind(model) -> str:
-    """The tracker that reads a network's outputs: identity (no network), siamfc or siamrpn."""
+    """The tracker that reads a network's outputs: identity (no network), siamfc, siamrpn or siammask."""
     if model is None:
         return "identity"
-    if model.kind == "mask":
-        raise ModelError(f"{model.variant}: the SiamMask tracker is not implemented yet")
-    return {"siamfc": "siamfc", "rpn": "siamrpn"}[model.kind]
+    return {"siamfc": "siamfc", "rpn": "siamrpn", "mask": "siammask"}[model.kind]
 
 
 def make_tracker(model, settings: dict, device: str = "cpu"):
@@ -18,10 +16,12 @@ def make_tracker(model, settings: dict, device: str = "cpu"):
     one-line ModelError."""
     from models.trackers.identity import IdentityTracker
     from models.trackers.siamfc import SiamFCTracker
+    from models.trackers.siammask import SiamMaskTracker
     from models.trackers.siamrpn import SiamRPNTracker
 
     kind = tracker_kind(model)
-    cls = {"identity": IdentityTracker, "siamfc": SiamFCTracker, "siamrpn": SiamRPNTracker}[kind]
+    cls = {"identity": IdentityTracker, "siamfc": SiamFCTracker, "siamrpn": SiamRPNTracker,
+           "siammask": SiamMaskTracker}[kind]
     try:
         return cls(model, device=device, **settings)
     except TypeError as err:

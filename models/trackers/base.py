@@ -26,13 +26,14 @@ class Prediction:
 @dataclass
 class Located:
     """A variant's reading of its outputs: the target's offset from the crop centre in crop pixels (of crop
-    `crop_index`), its proposed size in image pixels, the rate at which the size follows the proposal, and
-    the confidence."""
+    `crop_index`), its proposed size in image pixels, the rate at which the size follows the proposal, the
+    confidence, and the score-map cell (row, column) it came from."""
     offset: tuple[float, float]
     crop_index: int
     size: tuple[float, float]
     rate: float
     score: float
+    cell: tuple[int, int] | None = None
 
 
 def cosine_window(size: int) -> np.ndarray:

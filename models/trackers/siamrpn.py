@@ -42,4 +42,4 @@ class SiamRPNTracker(Tracker):
         best = np.unravel_index(np.argmax(ranked), ranked.shape)
         rate = float(penalty[best] * score[best] * self.size_lr)
         offset = (cx[best] - self.search_size / 2, cy[best] - self.search_size / 2)
-        return Located(offset, 0, (w[best] / scale_z, h[best] / scale_z), rate, float(score[best]))
+        return Located(offset, 0, (w[best] / scale_z, h[best] / scale_z), rate, float(score[best]), best[1:])

@@ -79,3 +79,33 @@ def test_siamrpn_tracking_keeps_a_box_inside_the_image(crossing):
     height, width = images[0].shape[:2]
     assert np.isfinite(boxes).all() and (boxes[:, 2:] >= 10).all()
     assert (boxes[:, 0] + boxes[:, 2] / 2 <= width).all() and (boxes[:, 1] + boxes[:, 3] / 2 <= height).all()
+
+
+def test_a_mask_window_lands_where_its_crop_came_from():
+    from models.trackers.siammask import mask_in_image, mask_regions
+    window = np.zeros((127, 127))
+    window[32:96, 48:80] = 1  # 64 x 32 px at the window's centre
+    # The window centred 16 crop px right of the crop centre; the crop 2 crop px per image px around (100, 80).
+    image_mask = mask_in_image(window, (255 / 2 + 16, 255 / 2), (100, 80), 2.0, 255, (240, 320)) > 0.5
+    box, corners = mask_regions(image_mask)
+    assert np.allclose(box, [100 + 8 - 8, 80 - 16, 16, 32], atol=1)
+    assert corners.shape == (4, 2)
+
+
+@pytest.mark.parametrize("refine", [True, False])
+def test_siammask_tracking_reports_a_mask_and_its_rectangles(crossing, refine):
+    from models.trackers.siammask import SiamMaskTracker
+    sequence, images = crossing
+    torch.manual_seed(0)
+    model = build_model("siammask_r50", width=0.125, hidden=16, neck_channels=16, refine=refine)
+    with torch.no_grad():  # a mask head that answers "target" everywhere: the whole window is the mask
+        last = model.refine.out if refine else model.mask_head.head[-1]
+        last.weight.zero_()
+        last.bias.fill_(5.0)
+    tracker = SiamMaskTracker(model, rotated=True)
+    tracker.init(images[0], sequence.gt[0])
+    prediction = tracker.update(images[1])
+    assert prediction.mask.shape == images[0].shape[:2] and prediction.mask.sum() > 0
+    assert prediction.polygon.shape == (4, 2)
+    x, y, w, h = prediction.box
+    assert w > sequence.gt[0][2] and h > sequence.gt[0][3]  # the whole window: larger than the target
