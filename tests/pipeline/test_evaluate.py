@@ -53,7 +53,9 @@ def test_identity_on_every_synthetic_benchmark(tiny_world, tmp_path):
 @pytest.fixture
 def checkpoints(tmp_path):
     torch.manual_seed(0)
-    for variant, overrides in {"siamfc_alexnet": {"width": 0.25}, "siamrpn_alexnet_dw": {"width": 0.25, "hidden": 16}}.items():
+    small = {"siamfc_alexnet": {"width": 0.25}, "siamrpn_alexnet_dw": {"width": 0.25, "hidden": 16},
+             "siammask_r50": {"width": 0.125, "hidden": 16, "neck_channels": 16}}
+    for variant, overrides in small.items():
         save_checkpoint(tmp_path / "runs" / variant / "checkpoint.pt", build_model(variant, **overrides),
                         epoch=0, step=0, params_hash="", git_commit="")
 
@@ -61,7 +63,8 @@ def checkpoints(tmp_path):
 def test_networks_on_ray_and_serially_give_identical_results(tiny_world, tmp_path, checkpoints):
     serial = params_for(tiny_world, tmp_path)
     parallel = params_for(tiny_world, tmp_path / "ray", f"evaluate.runs={tmp_path / 'runs'}", "evaluate.backend=ray")
-    for variant, benchmark in [("siamfc_alexnet", "synth-otb"), ("siamrpn_alexnet_dw", "synth-vot")]:
+    for variant, benchmark in [("siamfc_alexnet", "synth-otb"), ("siamrpn_alexnet_dw", "synth-vot"),
+                               ("siammask_r50", "synth-vot")]:
         evaluate.run(variant, benchmark, serial)
         evaluate.run(variant, benchmark, parallel)
         a = tmp_path / "results" / variant / benchmark
