@@ -250,9 +250,9 @@ def expected_overlap_curve(runs: dict[str, list[VotRun]], skip: int = 5, convent
 
 def eao(curve: np.ndarray, interval: tuple[int, int]) -> float:
     """The expected average overlap: the mean of the curve over sequence lengths low .. high (1-based, both
-    included). Lengths past the longest sequence have no value: the interval must start inside the curve."""
+    included). Lengths past the longest sequence have no value: the interval must lie inside the curve."""
     low, high = interval
-    if not 1 <= low <= high or low > len(curve):
+    if not 1 <= low <= high <= len(curve):
         raise ValueError(f"EAO interval {low}-{high} does not fit sequences of at most {len(curve)} frames")
     return float(curve[low - 1:high].mean())
 

@@ -127,3 +127,13 @@ def test_eao_official_and_pysot(year):
     without_d = {n: r for n, r in runs.items() if n != "seqD"}
     assert M.eao(M.expected_overlap_curve(without_d), interval) == pytest.approx(
         M.eao(M.expected_overlap_curve(without_d, convention="pysot"), interval), abs=1e-9)
+
+
+def test_an_eao_interval_longer_than_the_sequences_is_an_error():
+    curve = M.expected_overlap_curve(vot_runs())  # the longest sequence has 600 frames
+    assert M.eao(curve, (1, 600)) == pytest.approx(curve.mean())
+    with pytest.raises(ValueError, match="EAO interval 100-601 does not fit sequences of at most 600 frames"):
+        M.eao(curve, (100, 601))
+    assert M.eao_interval("VOT2019") == (46, 291) and M.eao_interval("20-90") == (20, 90)
+    with pytest.raises(ValueError, match="or LOW-HIGH"):
+        M.eao_interval("2018")
