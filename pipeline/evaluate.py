@@ -6,6 +6,7 @@ speed to results/V/B/speed.json. `--variant identity` runs the identity tracker 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from models.trackers import tracker_kind
 from pipeline import cli
 from pipeline.benchmarks import protocols
 from pipeline.benchmarks.datasets import LOADERS, BenchmarkError, Sequence
@@ -40,7 +42,9 @@ def tracker_settings(params: Params, benchmark: str, kind: str) -> dict:
     return {**params.trackers.get(kind, {}), **params.benchmarks[benchmark].trackers.get(kind, {})}
 
 
+@functools.lru_cache(maxsize=1)
 def _load_model(variant: str, checkpoint: str | None, device: str):
+    """The network, read once per process (serially, or per Ray worker) and shared by its sequences."""
     if variant == IDENTITY:
         return None
     from models.checkpoint import load_checkpoint
@@ -52,10 +56,10 @@ def evaluate_sequence(job: dict) -> dict:
     """Track one sequence (in a Ray worker or in this process) and write its result files."""
     import torch
 
-    from models.trackers import make_tracker, tracker_kind
+    from models.trackers import make_tracker
     torch.set_num_threads(1)
     model = _load_model(job["variant"], job["checkpoint"], job["device"])
-    settings = job["settings"][tracker_kind(model)]
+    settings = job["settings"]
     sequence, folder = job["sequence"], Path(job["folder"])
     if job["protocol"] == "vot":
         runs, times = protocols.run_vot(lambda: make_tracker(model, settings, job["device"]), sequence,
@@ -79,11 +83,11 @@ def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = N
             raise cli.UserError(f"{checkpoint}: no checkpoint for {variant} (train it, or pass --checkpoint)")
     sequences = load_benchmark(benchmark, spec)
     folder = Path(settings.results) / variant / benchmark
-    kinds = ("identity", "siamfc", "siamrpn", "siammask")
+    kind = tracker_kind(None if variant == IDENTITY else params.variants[variant]["head"])
     jobs = [{"variant": variant, "checkpoint": checkpoint, "device": settings.device, "sequence": s,
              "folder": str(folder), "protocol": spec.protocol, "vot_skip": settings.vot_skip,
              "vot_repetitions": settings.vot_repetitions,
-             "settings": {k: tracker_settings(params, benchmark, k) for k in kinds}} for s in sequences]
+             "settings": tracker_settings(params, benchmark, kind)} for s in sequences]
     bar = tqdm(total=len(jobs), desc=f"evaluate {variant} on {benchmark}", unit="seq")
     records = []
     if settings.backend == "serial":

@@ -24,17 +24,16 @@ CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
 
 
 def score(sequences: list[Sequence], folder: Path, protocol: str, params: ScoreParams, eao_interval: str = "",
-          one_based: bool = True, use_visible: bool = True) -> dict:
+          one_based: bool = True) -> dict:
     """{"overall": {...}, "per_sequence": {...}, "curves": {...}} of one tracker's results on a benchmark."""
     if protocol == "vot":
         return _score_vot(sequences, folder, params, eao_interval, one_based)
     per_sequence = {}
     for s in sequences:
         boxes = protocols.read_boxes(protocols.result_file(folder, protocol, s.name), len(s.gt), one_based)
-        visible = s.visible if use_visible else None
-        scores = M.ope_sequence(boxes, s.gt, visible, params.norm_precision, params.invalid_gt)
+        scores = M.ope_sequence(boxes, s.gt, s.visible, params.norm_precision, params.invalid_gt)
         if protocol == "got10k":
-            scores.update(M.got10k_sequence(boxes, s.gt, visible))
+            scores.update(M.got10k_sequence(boxes, s.gt, s.visible))
         per_sequence[s.name] = scores
     overall = M.ope_overall(per_sequence)
     if protocol == "got10k":
@@ -145,7 +144,8 @@ def main() -> None:
         result = score(load_benchmark(args.benchmark, spec), folder, spec.protocol, params.score, spec.eao_interval)
     except BenchmarkError as err:
         raise cli.UserError(str(err)) from None
-    write(result, Path(params.score.out) / args.variant / f"{args.benchmark}.json", f"{args.variant} on {args.benchmark}")
+    out = Path(params.score.out) / args.variant / f"{args.benchmark}.json"
+    write(result, out, f"{args.variant} on {args.benchmark}")
 
 
 if __name__ == "__main__":

@@ -4,11 +4,10 @@ from __future__ import annotations
 from models import ModelError
 
 
-def tracker_kind(model) -> str:
-    """The tracker that reads a network's outputs: identity (no network), siamfc, siamrpn or siammask."""
-    if model is None:
-        return "identity"
-    return {"siamfc": "siamfc", "rpn": "siamrpn", "mask": "siammask"}[model.kind]
+def tracker_kind(head: str | None) -> str:
+    """The tracker that reads the outputs of a network with this head (a variant's `head`; None: no network):
+    identity, siamfc, siamrpn or siammask."""
+    return {None: "identity", "siamfc": "siamfc", "rpn": "siamrpn", "mask": "siammask"}[head]
 
 
 def make_tracker(model, settings: dict, device: str = "cpu"):
@@ -19,7 +18,7 @@ def make_tracker(model, settings: dict, device: str = "cpu"):
     from models.trackers.siammask import SiamMaskTracker
     from models.trackers.siamrpn import SiamRPNTracker
 
-    kind = tracker_kind(model)
+    kind = tracker_kind(None if model is None else model.kind)
     cls = {"identity": IdentityTracker, "siamfc": SiamFCTracker, "siamrpn": SiamRPNTracker,
            "siammask": SiamMaskTracker}[kind]
     try:

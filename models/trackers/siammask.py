@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from models.geometry import EXEMPLAR_SIZE, context_side
+from models.targets import cell_centres
 from models.trackers.base import Located, Prediction
 from models.trackers.siamrpn import SiamRPNTracker
 
@@ -19,7 +20,7 @@ def mask_in_image(probabilities: np.ndarray, window_centre: tuple[float, float],
     Returns float probabilities of the image's size (0 outside the window)."""
     side = probabilities.shape[0]
     step = EXEMPLAR_SIZE / side / scale  # image pixels per mask pixel
-    # Mask pixel j (centre j + 0.5) lies at crop x = window_centre - EXEMPLAR_SIZE / 2 + (j + 0.5) * EXEMPLAR_SIZE / side.
+    # Mask pixel j (centre j + 0.5) lies at crop x = window_centre - EXEMPLAR_SIZE / 2 + (j + 0.5) EXEMPLAR_SIZE / side.
     origin = [crop_centre[i] + (window_centre[i] - EXEMPLAR_SIZE / 2 - search_size / 2) / scale for i in (0, 1)]
     matrix = np.array([[step, 0, origin[0] + 0.5 * step - 0.5], [0, step, origin[1] + 0.5 * step - 0.5]])
     return cv2.warpAffine(probabilities.astype(np.float32), matrix, (image_shape[1], image_shape[0]),
@@ -52,7 +53,6 @@ class SiamMaskTracker(SiamRPNTracker):
         crop_centre, scale = self.centre.copy(), EXEMPLAR_SIZE / context_side(*self.size)
         prediction = super().update(image)
         outputs, (row, col) = self.last
-        size = self.anchors.shape[-1]
         with torch.no_grad():
             if self.model.refine is not None:
                 where = torch.tensor([[0, row, col]], device=self.device)
@@ -60,8 +60,8 @@ class SiamMaskTracker(SiamRPNTracker):
             else:
                 side = self.model.config["mask_size"]
                 logits = outputs["mask"][0, :, row, col].reshape(side, side)
-        cell = lambda i: self.search_size / 2 + self.model.backbone.stride * (i - (size - 1) / 2)  # noqa: E731
-        probabilities = mask_in_image(torch.sigmoid(logits).cpu().numpy(), (cell(col), cell(row)), crop_centre,
+        centres = cell_centres(self.anchors.shape[-1], self.model.backbone.stride, self.search_size)
+        probabilities = mask_in_image(torch.sigmoid(logits).cpu().numpy(), (centres[col], centres[row]), crop_centre,
                                       scale, self.search_size, image.shape)
         mask = probabilities > self.mask_threshold
         regions = mask_regions(mask)
