@@ -23,14 +23,17 @@ from pipeline.params import ScoreParams
 CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
 
 
-def score(sequences: list[Sequence], folder: Path, protocol: str, params: ScoreParams, eao_interval: str = "",
-          one_based: bool = True) -> dict:
+def score(sequences: list[Sequence], folder: Path, protocol: str, params: ScoreParams, eao_interval: str = "") -> dict:
     """{"overall": {...}, "per_sequence": {...}, "curves": {...}} of one tracker's results on a benchmark."""
+    hidden = [s.name for s in sequences if not s.has_ground_truth]
+    if hidden:
+        raise BenchmarkError(f"{len(hidden)} sequences ({', '.join(hidden[:3])}) give only their first box (a test "
+                             "split): pack the results for the evaluation server with python -m pipeline.submit")
     if protocol == "vot":
-        return _score_vot(sequences, folder, params, eao_interval, one_based)
+        return _score_vot(sequences, folder, params, eao_interval)
     per_sequence = {}
     for s in sequences:
-        boxes = protocols.read_boxes(protocols.result_file(folder, protocol, s.name), len(s.gt), one_based)
+        boxes = protocols.read_boxes(protocols.result_file(folder, protocol, s.name), len(s.gt), s.file_offset)
         scores = M.ope_sequence(boxes, s.gt, s.visible, params.norm_precision, params.invalid_gt)
         if protocol == "got10k":
             scores.update(M.got10k_sequence(boxes, s.gt, s.visible))
@@ -44,7 +47,7 @@ def score(sequences: list[Sequence], folder: Path, protocol: str, params: ScoreP
                              for n, s in per_sequence.items()}}
 
 
-def _score_vot(sequences, folder, params: ScoreParams, eao_interval: str, one_based: bool) -> dict:
+def _score_vot(sequences, folder, params: ScoreParams, eao_interval: str) -> dict:
     try:
         interval = M.eao_interval(eao_interval)
     except ValueError as err:
@@ -53,7 +56,7 @@ def _score_vot(sequences, folder, params: ScoreParams, eao_interval: str, one_ba
     for s in sequences:
         # VOT cuts regions to the image; without the images (a dataset JSON) nothing is cut.
         bounds = Image.open(s.frames[0]).size if s.frames[0].exists() else None
-        records = protocols.read_vot(folder, s.name, len(s.gt), one_based)
+        records = protocols.read_vot(folder, s.name, len(s.gt), s.file_offset)
         runs[s.name] = [M.vot_run(r, lambda f, region, s=s: M.polygon_iou(region, s.polygons[f], bounds))
                         for r in records]
     robustness = M.vot_robustness(runs)
@@ -129,7 +132,7 @@ def main() -> None:
         try:
             sequences = load_dataset_json(Path(args.dataset_json))
             protocol = "vot" if sequences and sequences[0].polygons is not None else "ope"
-            result = score(sequences, Path(args.results), protocol, params.score, args.eao_interval, one_based=False)
+            result = score(sequences, Path(args.results), protocol, params.score, args.eao_interval)
         except BenchmarkError as err:
             raise cli.UserError(str(err)) from None
         write(result, Path(args.out), Path(args.results).name)

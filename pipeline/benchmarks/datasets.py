@@ -1,8 +1,9 @@
 """Benchmark loaders: one per layout, each giving Sequences in the project's convention.
 
 Inside siamflow boxes are 0-based [x, y, w, h]; OTB, VOT, GOT-10k, LaSOT and UAV123 files are 1-based, so
-loaders subtract 1 from x and y (and from VOT's polygon corners) and `to_file_box` adds it back. Roots and
-sequence lists come from params.yaml, never from code.
+loaders subtract 1 from x and y (and from VOT's polygon corners) and result files add it back (a sequence's
+`file_offset`). TrackingNet's files and pysot's dataset JSON files are read and written back as they hold
+them (offset 0). Roots and sequence lists come from params.yaml, never from code.
 """
 from __future__ import annotations
 
@@ -27,17 +28,23 @@ class BenchmarkError(ValueError):
 class Sequence:
     """One benchmark sequence. gt: (n, 4) 0-based [x, y, w, h], NaN rows where unknown (test splits give the
     first only); polygons: VOT's (n, 8) 0-based corners, or None; visible: (n,) bool, or None when the
-    benchmark does not mark absence."""
+    benchmark does not mark absence; file_offset: what the benchmark's files add to 0-based x and y."""
     name: str
     frames: list[Path]
     gt: np.ndarray
     polygons: np.ndarray | None = None
     visible: np.ndarray | None = None
+    file_offset: float = 1.0
     attributes: dict = field(default_factory=dict)
 
     @property
     def init_box(self) -> np.ndarray:
         return self.gt[0]
+
+    @property
+    def has_ground_truth(self) -> bool:
+        """False for test splits (GOT-10k test, TrackingNet TEST) that give the first box only."""
+        return len(self.gt) < 2 or not np.isnan(self.gt[1:]).all()
 
 
 def read_rows(path: Path, columns: tuple[int, ...] = (4,)) -> np.ndarray:
@@ -67,26 +74,28 @@ def read_rows(path: Path, columns: tuple[int, ...] = (4,)) -> np.ndarray:
     return np.array(rows, float)
 
 
-def from_file_boxes(rows: np.ndarray) -> np.ndarray:
-    """1-based file boxes -> 0-based boxes (x and y minus 1)."""
+def from_file_boxes(rows: np.ndarray, offset: float = 1.0) -> np.ndarray:
+    """File boxes -> 0-based boxes (x and y minus the file's offset: 1 for the 1-based benchmarks)."""
     boxes = rows.copy()
-    boxes[:, :2] -= 1
+    boxes[:, :2] -= offset
     return boxes
 
 
-def to_file_box(box) -> list[float]:
-    """A 0-based box as the 1-based [x, y, w, h] that OTB, GOT-10k, LaSOT and VOT files hold."""
+def to_file_box(box, offset: float = 1.0) -> list[float]:
+    """A 0-based box as the [x, y, w, h] a benchmark's files hold (1-based for OTB, GOT-10k, LaSOT, VOT)."""
     x, y, w, h = (float(v) for v in box)
-    return [x + 1, y + 1, w, h]
+    return [x + offset, y + offset, w, h]
 
 
 def _images(folder: Path) -> list[Path]:
+    """A folder's images in frame order: by the last number in the name (TrackingNet's 0.jpg ... 10.jpg are
+    not zero-padded), then by name."""
     if not folder.is_dir():
         raise BenchmarkError(f"{folder}: folder not found")
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    images = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
     if not images:
         raise BenchmarkError(f"{folder}: no images")
-    return images
+    return sorted(images, key=lambda p: ([int(d) for d in re.findall(r"\d+", p.stem)[-1:]], p.name))
 
 
 def _frame_number(path: Path) -> int:
@@ -175,6 +184,13 @@ def load_vot(root: Path, sequence_list: Path | None = None) -> list[Sequence]:
     return sequences
 
 
+def _pad_first_box(gt: np.ndarray, frames: int) -> np.ndarray:
+    """A test split's single first box, padded with NaN rows to the sequence's length."""
+    if len(gt) == 1 and frames > 1:
+        return np.vstack([gt, np.full((frames - 1, 4), np.nan)])
+    return gt
+
+
 def load_got10k(root: Path, sequence_list: Path | None = None) -> list[Sequence]:
     """GOT-10k: <root>/list.txt, <seq>/%08d.jpg and groundtruth.txt (1-based; the test split's holds only
     the first row), absence.label where present."""
@@ -183,9 +199,7 @@ def load_got10k(root: Path, sequence_list: Path | None = None) -> list[Sequence]
     for name in _names_from(sequence_list or root / "list.txt", sorted(p.name for p in root.iterdir() if p.is_dir())):
         folder = root / name
         frames = _images(folder)
-        gt = from_file_boxes(read_rows(folder / "groundtruth.txt"))
-        if len(gt) == 1 and len(frames) > 1:  # test split: the first box only
-            gt = np.vstack([gt, np.full((len(frames) - 1, 4), np.nan)])
+        gt = _pad_first_box(from_file_boxes(read_rows(folder / "groundtruth.txt")), len(frames))
         _check_lengths(name, frames, gt, folder / "groundtruth.txt")
         absence = folder / "absence.label"
         visible = None
@@ -218,6 +232,68 @@ def load_lasot(root: Path, sequence_list: Path | None = None) -> list[Sequence]:
     return sequences
 
 
+def read_uav_config(path: Path) -> dict[str, tuple[str, int, int]]:
+    """The UAV123 toolkit's configSeqs.m (or a transcription of it): name -> (image folder, first frame,
+    last frame) from its `'name','bird1_1','path','.../bird1/','startFrame',1,'endFrame',85` entries."""
+    entry = re.compile(r"'name'\s*,\s*'([^']+)'\s*,\s*'path'\s*,\s*'([^']*)'\s*,\s*"
+                       r"'startFrame'\s*,\s*(\d+)\s*,\s*'endFrame'\s*,\s*(\d+)")
+    try:
+        found = entry.findall(Path(path).read_text(errors="replace"))
+    except FileNotFoundError:
+        raise BenchmarkError(f"{path}: file not found") from None
+    if not found:
+        raise BenchmarkError(f"{path}: no 'name', 'path', 'startFrame', 'endFrame' entries (the UAV123 toolkit's "
+                             "configSeqs.m)")
+    return {name: (re.split(r"[/\\]", folder.rstrip("/\\"))[-1], int(first), int(last))
+            for name, folder, first, last in found}
+
+
+def load_uav123(root: Path, sequence_list: Path | None = None) -> list[Sequence]:
+    """UAV123 (and UAV20L): <root>/anno/UAV123/<name>.txt (1-based, NaN rows where the target is out of
+    view) and images <root>/data_seq/UAV123/<folder>/%06d.jpg. Sub-sequences (bird1_1, bird1_2, ...) share
+    one folder over frame ranges that only the toolkit's configSeqs.m holds: name it as the sequence list
+    (or put it at <root>/configSeqs.m); without it, a sequence uses all images of its own folder."""
+    root = Path(root)
+    anno, images_root = root / "anno" / "UAV123", root / "data_seq" / "UAV123"
+    if not anno.is_dir():
+        raise BenchmarkError(f"{anno}: folder not found (UAV123 keeps its ground truth there)")
+    config_file = sequence_list if sequence_list and sequence_list.suffix == ".m" else root / "configSeqs.m"
+    config = read_uav_config(config_file) if config_file.exists() else {}
+    found = sorted(p.stem for p in anno.glob("*.txt"))
+    names = list(config) if sequence_list and sequence_list.suffix == ".m" else _names_from(sequence_list, found)
+    sequences = []
+    for name in names:
+        gt = from_file_boxes(read_rows(anno / f"{name}.txt"))
+        if name in config:
+            folder, first, last = config[name]
+            frames = [p for p in _images(images_root / folder) if first <= _frame_number(p) <= last]
+        elif (images_root / name).is_dir():
+            frames = _images(images_root / name)
+        else:
+            raise BenchmarkError(f"{anno / name}.txt: no folder {images_root / name}; a sub-sequence's frame range "
+                                 "comes from the UAV123 toolkit's configSeqs.m (set it as the sequence list)")
+        _check_lengths(name, frames, gt, anno / f"{name}.txt")
+        sequences.append(Sequence(name, frames, gt))
+    return sequences
+
+
+def load_trackingnet(root: Path, sequence_list: Path | None = None) -> list[Sequence]:
+    """TrackingNet, one split folder (TEST, or TRAIN_0 ... TRAIN_11): frames/<seq>/0.jpg, 1.jpg, ... and
+    anno/<seq>.txt (TEST holds the first box only). Boxes are read and written back as the files hold them;
+    TEST is scored by the evaluation server, from the zip that `python -m pipeline.submit` packs."""
+    root = Path(root)
+    anno = root / "anno"
+    if not anno.is_dir():
+        raise BenchmarkError(f"{anno}: folder not found (TrackingNet keeps its boxes there)")
+    sequences = []
+    for name in _names_from(sequence_list, sorted(p.stem for p in anno.glob("*.txt"))):
+        frames = _images(root / "frames" / name)
+        gt = _pad_first_box(read_rows(anno / f"{name}.txt"), len(frames))
+        _check_lengths(name, frames, gt, anno / f"{name}.txt")
+        sequences.append(Sequence(name, frames, gt, file_offset=0.0))
+    return sequences
+
+
 def load_dataset_json(path: Path, root: Path | None = None) -> list[Sequence]:
     """A pysot-style dataset file: {video: {img_names, gt_rect, init_rect, ...}}. Boxes are kept as the file
     holds them (pysot's OTB files keep OTB's 1-based values), as pysot's result files do too: scores depend
@@ -240,12 +316,13 @@ def load_dataset_json(path: Path, root: Path | None = None) -> list[Sequence]:
             raise BenchmarkError(f"{path}: video {name!r} lacks img_names or gt_rect") from None
         if rects and len(rects[0]) == 8:  # VOT in pysot's files: polygons
             polygons = np.array(rects, float)
-            sequences.append(Sequence(name, frames, polygon_to_box(polygons), polygons=polygons))
+            sequences.append(Sequence(name, frames, polygon_to_box(polygons), polygons=polygons, file_offset=0.0))
             continue
         gt = np.array([r if len(r) == 4 else [np.nan] * 4 for r in rects], float)
         _check_lengths(name, frames, gt, path)
-        sequences.append(Sequence(name, frames, gt))
+        sequences.append(Sequence(name, frames, gt, file_offset=0.0))
     return sequences
 
 
-LOADERS = {"otb": load_otb, "vot": load_vot, "got10k": load_got10k, "lasot": load_lasot}
+LOADERS = {"otb": load_otb, "vot": load_vot, "got10k": load_got10k, "lasot": load_lasot, "uav123": load_uav123,
+           "trackingnet": load_trackingnet}

@@ -5,12 +5,15 @@
   (failure), "0" (skipped) or a region per frame;
 - GOT-10k: <results>/<seq>/<seq>_001.txt and <seq>_time.txt (seconds per frame).
 
-Boxes in files are 1-based like the benchmarks' ground truth; the first frame is the ground truth itself, as
-the official toolkits force it.
+Boxes in files follow the benchmark's ground truth (1-based but for TrackingNet: a sequence's file_offset);
+the first frame is the ground truth itself, as the official toolkits force it. Test splits without ground
+truth (GOT-10k test, TrackingNet TEST) are packed for their evaluation servers by `submission`.
 """
 from __future__ import annotations
 
+import io
 import time
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -78,29 +81,29 @@ def run_vot(make_tracker, sequence: Sequence, skip: int = 5, repetitions: int = 
     return runs, np.array(times)
 
 
-def _region_line(record: list) -> str:
+def _region_line(record: list, offset: float) -> str:
     if len(record) == 1:
         return str(int(record[0]))
-    values = to_file_box(record) if len(record) == 4 else [v + 1 for v in record]
+    values = to_file_box(record, offset) if len(record) == 4 else [v + offset for v in record]
     return ",".join(f"{v:.4f}" for v in values)
 
 
-def _write_boxes(path: Path, boxes: np.ndarray) -> None:
-    write_atomic(path, "".join(_region_line(list(b)) + "\n" for b in boxes).encode())
+def _write_boxes(path: Path, boxes: np.ndarray, offset: float) -> None:
+    write_atomic(path, "".join(_region_line(list(b), offset) + "\n" for b in boxes).encode())
 
 
 def write_ope(folder: Path, sequence: Sequence, boxes: np.ndarray) -> None:
-    _write_boxes(folder / f"{sequence.name}.txt", boxes)
+    _write_boxes(folder / f"{sequence.name}.txt", boxes, sequence.file_offset)
 
 
 def write_vot(folder: Path, sequence: Sequence, runs: list[list]) -> None:
     for i, records in enumerate(runs, start=1):
         path = folder / "baseline" / sequence.name / f"{sequence.name}_{i:03d}.txt"
-        write_atomic(path, "".join(_region_line(r) + "\n" for r in records).encode())
+        write_atomic(path, "".join(_region_line(r, sequence.file_offset) + "\n" for r in records).encode())
 
 
 def write_got10k(folder: Path, sequence: Sequence, boxes: np.ndarray, times: np.ndarray) -> None:
-    _write_boxes(folder / sequence.name / f"{sequence.name}_001.txt", boxes)
+    _write_boxes(folder / sequence.name / f"{sequence.name}_001.txt", boxes, sequence.file_offset)
     write_atomic(folder / sequence.name / f"{sequence.name}_time.txt", "".join(f"{t:.6f}\n" for t in times).encode())
 
 
@@ -109,12 +112,12 @@ def result_file(folder: Path, protocol: str, name: str) -> Path:
             "vot": folder / "baseline" / name / f"{name}_001.txt"}[protocol]
 
 
-def read_boxes(path: Path, frames: int, one_based: bool = True) -> np.ndarray:
-    """A one-pass result file as 0-based boxes (as the file holds them if not one_based); its length must
-    match the ground truth's."""
+def read_boxes(path: Path, frames: int, offset: float = 1.0) -> np.ndarray:
+    """A one-pass result file as 0-based boxes (the file's x and y minus offset); its length must match the
+    ground truth's."""
     if not path.exists():
         raise BenchmarkError(f"{path}: result file missing")
-    boxes = from_file_boxes(read_rows(path)) if one_based else read_rows(path)
+    boxes = from_file_boxes(read_rows(path), offset)
     if np.isnan(boxes).any():
         row = int(np.argwhere(np.isnan(boxes))[0, 0]) + 1
         raise BenchmarkError(f"{path}:{row}: NaN in a result box")
@@ -123,10 +126,10 @@ def read_boxes(path: Path, frames: int, one_based: bool = True) -> np.ndarray:
     return boxes
 
 
-def read_vot(folder: Path, name: str, frames: int, one_based: bool = True) -> list[list]:
-    """Every repetition <name>_NNN.txt of a VOT sequence: records with regions 0-based (as the file holds
-    them if not one_based)."""
-    shift = 1 if one_based else 0
+def read_vot(folder: Path, name: str, frames: int, offset: float = 1.0) -> list[list]:
+    """Every repetition <name>_NNN.txt of a VOT sequence: records with regions 0-based (the file's
+    coordinates minus offset)."""
+    shift = offset
     paths = sorted((folder / "baseline" / name).glob(f"{name}_[0-9][0-9][0-9].txt"))
     if not paths:
         raise BenchmarkError(f"{folder / 'baseline' / name}: no result files {name}_001.txt ...")
@@ -150,3 +153,21 @@ def read_vot(folder: Path, name: str, frames: int, one_based: bool = True) -> li
             raise BenchmarkError(f"{path}: {len(records)} lines for {frames} ground-truth frames")
         runs.append(records)
     return runs
+
+
+def submission(folder: Path, sequences: list[Sequence], protocol: str) -> bytes:
+    """The zip an evaluation server takes, from the result files of every sequence (each checked against
+    its frame count): GOT-10k's <seq>/<seq>_001.txt and <seq>_time.txt, or TrackingNet's <seq>.txt."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for s in sequences:
+            path = result_file(folder, protocol, s.name)
+            read_boxes(path, len(s.frames), s.file_offset)
+            files = [path] + ([path.with_name(f"{s.name}_time.txt")] if protocol == "got10k" else [])
+            for file in files:
+                if not file.exists():
+                    raise BenchmarkError(f"{file}: result file missing")
+                # fixed timestamps: the same results give the same zip
+                info = zipfile.ZipInfo(file.relative_to(folder).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()

@@ -113,6 +113,50 @@ def test_score_a_pysot_result_folder_against_a_dataset_json(tmp_path):
     assert result["overall"]["precision_20"] == pytest.approx(expected["precision_20"])
 
 
+def test_test_splits_are_packed_for_their_servers_not_scored(tmp_path):
+    """GOT-10k test and TrackingNet TEST give the first box only: pipeline.submit zips the result files in the
+    servers' layouts; pipeline.score refuses with one line."""
+    import zipfile
+
+    import cv2
+    rng = np.random.default_rng(0)
+    for split, name, first in [("got-test", "GOT-10k_Test_000001", "11,21,30,40"), ("tn-test", "abc_0", "10,20,30,40")]:
+        folder = tmp_path / split / (name if split == "got-test" else f"frames/{name}")
+        folder.mkdir(parents=True)
+        for i in range(5):
+            cv2.imwrite(str(folder / (f"{i + 1:08d}.jpg" if split == "got-test" else f"{i}.jpg")),
+                        rng.integers(0, 255, (64, 80, 3), np.uint8))
+    (tmp_path / "got-test" / "list.txt").write_text("GOT-10k_Test_000001\n")
+    (tmp_path / "got-test" / "GOT-10k_Test_000001" / "groundtruth.txt").write_text("11,21,30,40\n")
+    (tmp_path / "tn-test" / "anno").mkdir()
+    (tmp_path / "tn-test" / "anno" / "abc_0.txt").write_text("10,20,30,40\n")
+    overrides = [f"--set=benchmarks.synth-got10k.root={tmp_path / 'got-test'}",
+                 f"--set=benchmarks.synth-lasot.root={tmp_path / 'tn-test'}", "--set=benchmarks.synth-lasot.format=trackingnet",
+                 f"--set=evaluate.results={tmp_path / 'results'}", f"--set=score.out={tmp_path / 'metrics'}",
+                 "--set=evaluate.backend=serial"]
+    for benchmark in ("synth-got10k", "synth-lasot"):
+        done = run_module("pipeline.evaluate", "--variant", "identity", "--benchmark", benchmark, *overrides)
+        assert done.returncode == 0, done.stderr
+        done = run_module("pipeline.submit", "--variant", "identity", "--benchmark", benchmark, *overrides)
+        assert done.returncode == 0, done.stderr
+        failed = run_module("pipeline.score", "--variant", "identity", "--benchmark", benchmark, *overrides)
+        assert failed.returncode == 2 and "pipeline.submit" in failed.stderr, failed.stderr
+    with zipfile.ZipFile(tmp_path / "results" / "identity" / "synth-got10k.zip") as archive:
+        assert sorted(archive.namelist()) == ["GOT-10k_Test_000001/GOT-10k_Test_000001_001.txt",
+                                              "GOT-10k_Test_000001/GOT-10k_Test_000001_time.txt"]
+        lines = archive.read("GOT-10k_Test_000001/GOT-10k_Test_000001_001.txt").decode().split()
+        assert len(lines) == 5 and lines[0] == "11.0000,21.0000,30.0000,40.0000"
+    with zipfile.ZipFile(tmp_path / "results" / "identity" / "synth-lasot.zip") as archive:
+        assert archive.namelist() == ["abc_0.txt"]
+        assert archive.read("abc_0.txt").decode().split()[0] == "10.0000,20.0000,30.0000,40.0000"  # as held
+    # An incomplete result folder is not packed.
+    (tmp_path / "results" / "identity" / "synth-lasot" / "abc_0.txt").write_text("10,20,30,40\n")
+    failed = run_module("pipeline.submit", "--variant", "identity", "--benchmark", "synth-lasot", *overrides)
+    assert failed.returncode == 2 and "abc_0.txt: 1 boxes for 5 ground-truth frames" in failed.stderr
+    failed = run_module("pipeline.submit", "--variant", "identity", "--benchmark", "synth-otb", *overrides)
+    assert failed.returncode == 2 and "public ground truth" in failed.stderr
+
+
 def test_bad_evaluate_arguments_are_one_line(tmp_path):
     for args, message in [(["--variant", "siamfc_alexnet", "--benchmark", "synth-otb",
                             f"--set=evaluate.runs={tmp_path}"], "no checkpoint for siamfc_alexnet"),

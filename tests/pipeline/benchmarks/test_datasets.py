@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pipeline.benchmarks.datasets import (BenchmarkError, load_dataset_json, load_got10k, load_lasot, load_otb,
-                                          load_vot, read_rows, to_file_box)
+                                          load_trackingnet, load_uav123, load_vot, read_rows, to_file_box)
 from tests.conftest import SHARED
 
 CROSSING = SHARED / "data" / "otb"
@@ -95,6 +95,57 @@ def test_got10k_test_split_has_only_the_first_box(tmp_path):
     (folder / "groundtruth.txt").write_text("11,21,30,40\n")
     (seq,) = load_got10k(tmp_path)
     assert seq.gt[0].tolist() == [10, 20, 30, 40] and np.isnan(seq.gt[1:]).all() and seq.visible is None
+
+
+def uav_folder(root, folder, frames, annotations):
+    (root / "data_seq" / "UAV123" / folder).mkdir(parents=True, exist_ok=True)
+    for number in frames:
+        (root / "data_seq" / "UAV123" / folder / f"{number:06d}.jpg").write_bytes(b"")
+    (root / "anno" / "UAV123").mkdir(parents=True, exist_ok=True)
+    for name, rows in annotations.items():
+        (root / "anno" / "UAV123" / f"{name}.txt").write_text("\n".join(rows) + "\n")
+
+
+def test_uav123_sub_sequences_take_their_ranges_from_the_toolkit_config(tmp_path):
+    uav_folder(tmp_path, "bird1", range(1, 11), {"bird1_1": ["1,2,3,4"] * 3, "bird1_2": ["5,6,7,8", "NaN,NaN,NaN,NaN"]})
+    uav_folder(tmp_path, "car1", range(1, 4), {"car1": ["1,1,5,5"] * 3})
+    with pytest.raises(BenchmarkError, match="bird1_1.txt: no folder .*configSeqs.m"):
+        load_uav123(tmp_path)
+    # The toolkit's MATLAB entries (Windows paths and all), one per sub-sequence; car1 is not in this one.
+    config = tmp_path / "configSeqs.m"
+    config.write_text("seqUAV123={struct('name','bird1_1','path','D:\\UAV123\\data_seq\\UAV123\\bird1\\',"
+                      "'startFrame',1,'endFrame',3,'nz',6,'ext','jpg','init_rect',[0,0,0,0]),...\n"
+                      "struct('name','bird1_2','path','D:\\UAV123\\data_seq\\UAV123\\bird1\\',"
+                      "'startFrame',8,'endFrame',9,'nz',6,'ext','jpg','init_rect',[0,0,0,0])};\n")
+    sequences = {s.name: s for s in load_uav123(tmp_path)}
+    assert [p.name for p in sequences["bird1_2"].frames] == ["000008.jpg", "000009.jpg"]
+    assert sequences["bird1_2"].gt[0].tolist() == [4, 5, 7, 8] and np.isnan(sequences["bird1_2"].gt[1]).all()
+    assert len(sequences["car1"].frames) == 3 and len(sequences["bird1_1"].frames) == 3
+    # The config as the sequence list selects its own sequences.
+    assert [s.name for s in load_uav123(tmp_path, config)] == ["bird1_1", "bird1_2"]
+    config.write_text("nothing here")
+    with pytest.raises(BenchmarkError, match="configSeqs.m: no 'name', 'path'"):
+        load_uav123(tmp_path)
+
+
+def trackingnet_split(root, names, frames=12, rows=1):
+    for name in names:
+        (root / "frames" / name).mkdir(parents=True)
+        for i in range(frames):
+            (root / "frames" / name / f"{i}.jpg").write_bytes(b"")
+        (root / "anno").mkdir(exist_ok=True)
+        (root / "anno" / f"{name}.txt").write_text("10.5,20,30,40\n" * rows)
+
+
+def test_trackingnet_frames_in_numeric_order_and_boxes_as_held(tmp_path):
+    trackingnet_split(tmp_path, ["-0hVbFNqnJk_0"])
+    (seq,) = load_trackingnet(tmp_path)
+    assert [p.name for p in seq.frames[:3]] + [seq.frames[-1].name] == ["0.jpg", "1.jpg", "2.jpg", "11.jpg"]
+    assert seq.gt[0].tolist() == [10.5, 20, 30, 40] and seq.file_offset == 0
+    assert np.isnan(seq.gt[1:]).all() and not seq.has_ground_truth
+    (tmp_path / "anno" / "-0hVbFNqnJk_0.txt").write_text("1,2,3,4\n" * 11)
+    with pytest.raises(BenchmarkError, match="11 ground-truth rows for 12 frames"):
+        load_trackingnet(tmp_path)
 
 
 def test_dataset_json_reads_pysot_files_and_names_bad_ones(tmp_path):
