@@ -58,24 +58,31 @@ class Tracker:
         self.image_size = np.array(image.shape[1::-1], float)
         self.mean_colour = cv2.mean(image)
         if self.model is not None:
-            exemplar = crop(image, self.centre, context_side(w, h), EXEMPLAR_SIZE, self.mean_colour)
-            with torch.no_grad():
-                self.template = self.model.embed_template(to_input([exemplar], self.device))
+            self.template = self.embed(image, self.centre, self.size)
+
+    def embed(self, image: np.ndarray, centre, size) -> list:
+        """The network's template features of the object at `centre` of `size` (w, h) in the image."""
+        exemplar = crop(image, centre, context_side(*size), EXEMPLAR_SIZE, self.mean_colour)
+        with torch.no_grad():
+            return self.model.embed_template(to_input([exemplar], self.device))
 
     def update(self, image: np.ndarray) -> Prediction:
         side = context_side(*self.size) * self.search_size / EXEMPLAR_SIZE
         sides = [side * s for s in self.scales]
         crops = [crop(image, self.centre, s, self.search_size, self.mean_colour) for s in sides]
         with torch.no_grad():
-            batch = to_input(crops, self.device)
-            template = [t.expand(len(crops), *t.shape[1:]) for t in self.template]
-            outputs = self.model.track(template, batch)
+            outputs = self.respond(to_input(crops, self.device))
         located = self.locate(outputs)
         crop_scale = self.search_size / sides[located.crop_index]  # crop pixels per image pixel
         self.centre = np.clip(self.centre + np.array(located.offset) / crop_scale, 0, self.image_size)
         size = (1 - located.rate) * self.size + located.rate * np.array(located.size)
         self.size = np.clip(size, MIN_SIZE, self.image_size)
         return Prediction(self.box(), located.score)
+
+    def respond(self, batch: torch.Tensor) -> dict:
+        """The network's outputs for the search crops, each against the template."""
+        template = [t.expand(len(batch), *t.shape[1:]) for t in self.template]
+        return self.model.track(template, batch)
 
     def box(self) -> np.ndarray:
         return np.concatenate([self.centre - self.size / 2, self.size])

@@ -41,7 +41,7 @@ def mask_regions(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 class SiamMaskTracker(SiamRPNTracker):
     def __init__(self, model, search_size: int = 255, penalty_k: float = 0.04, window_influence: float = 0.44,
                  size_lr: float = 0.33, mask_threshold: float = 0.35, rotated: bool = False, device: str = "cpu"):
-        super().__init__(model, search_size, penalty_k, window_influence, size_lr, device)
+        super().__init__(model, search_size, penalty_k, window_influence, size_lr, device=device)
         self.mask_threshold, self.rotated = mask_threshold, rotated
 
     def locate(self, outputs: dict) -> Located:

@@ -1,6 +1,8 @@
 """SiamRPN / SiamRPN++ tracking (Li et al. 2018, section 4.3; Li et al. 2019): anchors decoded into boxes,
 a penalty on changes of scale and aspect ratio, a cosine window, and the size following the best box at a
-rate proportional to its penalized score."""
+rate proportional to its penalized score. Optionally DaSiamRPN's distractor-aware re-scoring (Zhu et al.
+2018, section 4.2): the strongest other proposals of a frame become distractor templates, and in the next
+frame their responses, averaged, are subtracted from the target's before the best box is chosen."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,20 +17,50 @@ def _change(ratio: np.ndarray) -> np.ndarray:
     return np.maximum(ratio, 1 / ratio)
 
 
+def _iou(box, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one [cx, cy, w, h] box with each row of boxes (n, 4)."""
+    low = np.maximum(box[:2] - box[2:] / 2, boxes[:, :2] - boxes[:, 2:] / 2)
+    high = np.minimum(box[:2] + box[2:] / 2, boxes[:, :2] + boxes[:, 2:] / 2)
+    inter = np.prod(np.clip(high - low, 0, None), axis=1)
+    return inter / (np.prod(box[2:]) + np.prod(boxes[:, 2:], axis=1) - inter)
+
+
 class SiamRPNTracker(Tracker):
     def __init__(self, model, search_size: int = 255, penalty_k: float = 0.04, window_influence: float = 0.44,
-                 size_lr: float = 0.33, device: str = "cpu"):
+                 size_lr: float = 0.33, distractor_weight: float = 0.0, distractor_threshold: float = 0.5,
+                 distractors: int = 3, distractor_overlap: float = 0.3, device: str = "cpu"):
         super().__init__(model, search_size, window_influence, device)
         self.penalty_k, self.size_lr = penalty_k, size_lr
+        # DaSiamRPN eq. 3: alpha-hat (0: off), the proposal score h above which a proposal is a distractor, at
+        # most `distractors` of them, kept apart from the target and each other by non-maximum suppression.
+        self.distractor_weight, self.distractor_threshold = distractor_weight, distractor_threshold
+        self.max_distractors, self.distractor_overlap = distractors, distractor_overlap
         config, score_size = model.config, model.score_size(search_size)
         self.anchors = anchor_boxes(score_size, model.backbone.stride, search_size, config["anchor_ratios"],
                                     config["anchor_scales"])
         self.window = np.broadcast_to(cosine_window(score_size), self.anchors.shape[1:])
 
+    def init(self, image: np.ndarray, box) -> None:
+        super().init(image, box)
+        self.distractors, self.distractor_boxes = [], []
+
+    def update(self, image: np.ndarray):
+        prediction = super().update(image)
+        self.distractors = [self.embed(image, box[:2], box[2:]) for box in self.distractor_boxes]
+        return prediction
+
+    def respond(self, batch: torch.Tensor) -> dict:
+        """The target's outputs first, then each distractor template's, on the same search crop."""
+        if not self.distractors:
+            return super().respond(batch)
+        templates = [torch.cat(per_layer) for per_layer in zip(self.template, *self.distractors)]
+        return self.model.track(templates, batch.expand(len(templates[0]), *batch.shape[1:]))
+
     def locate(self, outputs: dict) -> Located:
         k = self.anchors.shape[1]
-        cls, loc = outputs["cls"][0], outputs["loc"][0]
-        score = torch.softmax(cls.reshape(2, k, *cls.shape[-2:]), 0)[1].cpu().numpy()
+        cls, loc = outputs["cls"], outputs["loc"][0]
+        scores = torch.softmax(cls.reshape(len(cls), 2, k, *cls.shape[-2:]), 1)[:, 1].cpu().numpy()
+        score = scores[0]
         dx, dy, dw, dh = loc.reshape(4, k, *loc.shape[-2:]).cpu().numpy()
         acx, acy, aw, ah = self.anchors
         cx, cy, w, h = dx * aw + acx, dy * ah + acy, np.exp(dw) * aw, np.exp(dh) * ah
@@ -38,8 +70,28 @@ class SiamRPNTracker(Tracker):
         scale_change = _change(context_side(w, h) / context_side(target_w, target_h))
         ratio_change = _change((target_w / target_h) / (w / h))
         penalty = np.exp(-(ratio_change * scale_change - 1) * self.penalty_k)
-        ranked = self.windowed(penalty * score, self.window)
+        # DaSiamRPN eq. 3 with equal distractor weights alpha_i: the target's response minus alpha-hat times
+        # the distractors' mean response.
+        rescored = score - self.distractor_weight * scores[1:].mean(0) if len(scores) > 1 else score
+        ranked = self.windowed(penalty * rescored, self.window)
         best = np.unravel_index(np.argmax(ranked), ranked.shape)
+        if self.distractor_weight > 0:
+            proposals = np.stack([cx, cy, w, h], -1)
+            self.distractor_boxes = self._distractor_boxes(penalty * score, proposals, best, scale_z)
         rate = float(penalty[best] * score[best] * self.size_lr)
         offset = (cx[best] - self.search_size / 2, cy[best] - self.search_size / 2)
         return Located(offset, 0, (w[best] / scale_z, h[best] / scale_z), rate, float(score[best]), best[1:])
+
+    def _distractor_boxes(self, scores: np.ndarray, proposals: np.ndarray, best: tuple, scale_z: float) -> list:
+        """The highest-scoring proposals above the threshold that overlap neither the chosen box nor each
+        other (non-maximum suppression), as image [cx, cy, w, h] for the next frame's templates."""
+        kept = [proposals[best]]
+        for index in np.argsort(scores, axis=None)[::-1]:
+            cell = np.unravel_index(index, scores.shape)
+            if scores[cell] <= self.distractor_threshold or len(kept) > self.max_distractors:
+                break
+            if _iou(proposals[cell], np.array(kept)).max() <= self.distractor_overlap:
+                kept.append(proposals[cell])
+        offsets = np.array(kept[1:]).reshape(-1, 4)
+        centres = self.centre + (offsets[:, :2] - self.search_size / 2) / scale_z
+        return [np.concatenate([c, size / scale_z]) for c, size in zip(centres, offsets[:, 2:])]

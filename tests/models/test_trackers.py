@@ -81,6 +81,34 @@ def test_siamrpn_tracking_keeps_a_box_inside_the_image(crossing):
     assert (boxes[:, 0] + boxes[:, 2] / 2 <= width).all() and (boxes[:, 1] + boxes[:, 3] / 2 <= height).all()
 
 
+def test_distractor_aware_rescoring(crossing):
+    """DaSiamRPN's option: off by default; on, it keeps separated strong proposals as distractor templates,
+    and a distractor identical to the target (weight 2: target minus twice itself) turns the choice away."""
+    from models.trackers.siamrpn import _iou
+    sequence, images = crossing
+    torch.manual_seed(0)
+    model = build_model("siamrpn_alexnet_dw", width=0.25, hidden=16)
+    plain = SiamRPNTracker(model)
+    plain.init(images[0], sequence.gt[0])
+    first = plain.update(images[1]).box
+    assert plain.distractors == []
+
+    collecting = SiamRPNTracker(model, distractor_weight=0.5, distractor_threshold=0.0, distractors=3)
+    collecting.init(images[0], sequence.gt[0])
+    assert np.allclose(collecting.update(images[1]).box, first)  # no distractors yet: the plain choice
+    boxes = np.array(collecting.distractor_boxes)
+    assert len(boxes) == len(collecting.distractors) == 3
+    assert all(_iou(b, np.delete(boxes, i, 0)).max() <= 0.3 for i, b in enumerate(boxes))
+    collecting.update(images[2])
+    collecting.init(images[0], sequence.gt[0])
+    assert collecting.distractors == []  # a re-initialization (VOT) forgets them
+
+    turned = SiamRPNTracker(model, distractor_weight=2.0)
+    turned.init(images[0], sequence.gt[0])
+    turned.distractors = [turned.template]
+    assert not np.allclose(turned.update(images[1]).box, first)
+
+
 def test_a_mask_window_lands_where_its_crop_came_from():
     from models.trackers.siammask import mask_in_image, mask_regions
     window = np.zeros((127, 127))
