@@ -18,12 +18,13 @@ FORMAT = "siamflow-checkpoint/1"
 
 
 def save_checkpoint(path: str | Path, model, *, epoch: int, step: int, params_hash: str, git_commit: str,
-                    optimizer: torch.optim.Optimizer | None = None) -> None:
-    """Write atomically (a temporary file in the same folder, then a rename); `model` unwrapped from DDP."""
+                    optimizer: torch.optim.Optimizer | None = None, extra: dict | None = None) -> None:
+    """Write atomically (a temporary file in the same folder, then a rename); `model` unwrapped from DDP;
+    `extra`: plain values the training loop keeps across a resume."""
     path = Path(path)
     payload = {"format": FORMAT, "variant": model.variant, "config": model.config, "epoch": epoch, "step": step,
                "model": model.state_dict(), "optimizer": optimizer.state_dict() if optimizer else None,
-               "params_hash": params_hash, "git_commit": git_commit}
+               "params_hash": params_hash, "git_commit": git_commit, "extra": extra or {}}
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".partial", delete=False) as tmp:
         try:

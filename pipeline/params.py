@@ -7,6 +7,8 @@ checked the same way.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -109,6 +111,69 @@ class ScoreParams:
 
 
 @dataclass(frozen=True)
+class CropAugment:
+    """One training crop's augmentation (pipeline/augment.py): shift in output px, each axis uniform in
+    [-shift, shift]; scale: the side times 1 + uniform(-scale, scale); blur, flip, colour: probabilities."""
+    shift: float
+    scale: float
+    blur: float
+    flip: float
+    colour: float
+
+
+@dataclass(frozen=True)
+class TrainDataset:
+    """A curated dataset in a training mix: its share of the pairs and the largest template-search frame gap."""
+    weight: float
+    frame_range: int
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one head kind trains in a profile: the dataset mix and the schedule (pipeline/train.py)."""
+    datasets: dict[str, TrainDataset]
+    epochs: int
+    pairs_per_epoch: int
+    batch_size: int          # per rank
+    lr: float                # after the warm-up, annealed geometrically to lr_end at the last epoch
+    lr_end: float
+    warmup_epochs: int
+    warmup_lr: float         # the first epoch's rate, rising geometrically to lr over the warm-up
+    freeze_backbone_epochs: int
+    backbone_lr: float       # the backbone's rate multiplier once it trains
+    momentum: float
+    weight_decay: float
+    grad_clip: float         # max gradient norm; 0: none
+
+
+@dataclass(frozen=True)
+class TrainProfile:
+    """A profile (demo, paper): a recipe per head kind and the model deltas that apply in it."""
+    siamfc: Recipe
+    rpn: Recipe
+    mask: Recipe
+    variants: dict[str, dict]
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """python -m pipeline.train (or under torchrun): pairs from the shards, one loop, runs/<variant>/."""
+    profile: str
+    runs: str
+    seed: int
+    fraction: float
+    loader_workers: int
+    device: str
+    amp: bool
+    search_size: int
+    negative: float
+    semantic_negative: float
+    gray: float
+    template: CropAugment
+    search: CropAugment
+
+
+@dataclass(frozen=True)
 class MlflowParams:
     tracking_uri: str
     experiment: str
@@ -125,9 +190,15 @@ class Params:
     trackers: dict[str, dict]
     evaluate: EvaluateParams
     score: ScoreParams
+    train: TrainParams
+    train_profiles: dict[str, TrainProfile]
     # Every registered variant's full model config: the registry's defaults, then params.yaml's deltas, then
-    # --set overrides (models/variants.py checks them).
+    # the active training profile's deltas, then --set overrides (models/variants.py checks them).
     variants: dict[str, dict]
+
+    def recipe(self, variant: str) -> Recipe:
+        """The active profile's training recipe for a variant (by its head kind)."""
+        return getattr(self.train_profiles[self.train.profile], self.variants[variant]["head"])
 
 
 def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str] = ()) -> Params:
@@ -142,11 +213,23 @@ def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str
         raise ParamsError(f"{path}:{where} not valid YAML ({getattr(err, 'problem', err)})") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of sections at the top level")
-    if isinstance(raw.get("variants"), dict):
-        raw["variants"] = _variant_defaults(raw["variants"], path)
+    # YAML anchors share one object between keys: a JSON round trip gives each its own, so that --set on
+    # one key does not change another.
+    raw = json.loads(json.dumps(raw))
+    # Variants are completed after the other overrides (a --set train.profile picks the profile's deltas)
+    # and before their own, so that --set reaches every key of a variant.
+    variant_overrides = [o for o in overrides if o.startswith("variants.")]
     for override in overrides:
+        if override not in variant_overrides:
+            _apply_override(raw, override, path)
+    if isinstance(raw.get("variants"), dict):
+        raw["variants"] = _variant_defaults(raw["variants"], _profile_deltas(raw, path), path)
+    for override in variant_overrides:
         _apply_override(raw, override, path)
     params = _build(Params, raw, "", path)
+    if params.train.profile not in params.train_profiles:
+        raise ParamsError(f"{path}: train.profile {params.train.profile!r} is not in train_profiles "
+                          f"({', '.join(params.train_profiles)})")
     for name, config in params.variants.items():
         try:
             params.variants[name] = variant_config(name, **config)
@@ -155,15 +238,29 @@ def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str
     return params
 
 
-def _variant_defaults(deltas: dict, path: Path) -> dict:
-    """Each registered variant's config with params.yaml's deltas over it, so that --set reaches every key."""
-    for name, delta in deltas.items():
-        if name not in list_variants():
-            raise ParamsError(f"{path}: unknown variant {name!r} in section 'variants' "
-                              f"(registered: {', '.join(list_variants())})")
-        if not isinstance(delta, dict):
-            raise ParamsError(f"{path}: 'variants.{name}' must be a mapping, got {_describe(delta)}")
-    return {name: {**variant_config(name), **deltas.get(name, {})} for name in list_variants()}
+def _profile_deltas(raw: dict, path: Path) -> tuple[str, dict]:
+    """(where, deltas): the active training profile's variant deltas, or nothing if it is not there yet
+    (validation then names what is missing)."""
+    profile = raw.get("train", {}).get("profile") if isinstance(raw.get("train"), dict) else None
+    profiles = raw.get("train_profiles")
+    if not isinstance(profiles, dict) or not isinstance(profiles.get(profile), dict):
+        return "", {}
+    return f"train_profiles.{profile}.variants", profiles[profile].get("variants") or {}
+
+
+def _variant_defaults(deltas: dict, profile: tuple[str, dict], path: Path) -> dict:
+    """Each registered variant's config with params.yaml's deltas, then the profile's, over it, so that
+    --set reaches every key."""
+    where, profile_deltas = profile
+    for section, layer in (("variants", deltas), (where, profile_deltas)):
+        for name, delta in layer.items():
+            if name not in list_variants():
+                raise ParamsError(f"{path}: unknown variant {name!r} in section {section!r} "
+                                  f"(registered: {', '.join(list_variants())})")
+            if not isinstance(delta, dict):
+                raise ParamsError(f"{path}: '{section}.{name}' must be a mapping, got {_describe(delta)}")
+    return {name: {**variant_config(name), **deltas.get(name, {}), **profile_deltas.get(name, {})}
+            for name in list_variants()}
 
 
 def _apply_override(raw: dict, override: str, path: Path) -> None:
@@ -178,7 +275,11 @@ def _apply_override(raw: dict, override: str, path: Path) -> None:
         node = node[part]
     if leaf not in node:
         raise ParamsError(f"--set {override!r}: unknown key {key!r} in {path}")
-    node[leaf] = yaml.safe_load(value)
+    parsed = yaml.safe_load(value)
+    # YAML 1.1 reads 1e-3 (no dot) as a string; on the command line it means the number.
+    if isinstance(parsed, str) and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", parsed):
+        parsed = float(parsed)
+    node[leaf] = parsed
 
 
 def _build(cls, data, where: str, path: Path):

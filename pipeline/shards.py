@@ -13,7 +13,8 @@ with <track> and <frame> zero-padded to 10 digits (the range of the index's int3
 
 Environments are opened read-only with lock=False (no lock.mdb appears, so DVC sees an unchanged output
 after reading), lazily and once per path per process: py-lmdb refuses to open one environment twice in a
-process, and a forked child (a DataLoader worker) must not reuse its parent's handle.
+process, and a forked child (a DataLoader worker) must not reuse its parent's handle: it closes its copy
+and opens its own.
 """
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def open_env(path: str | Path) -> lmdb.Environment:
     key = str(path)
     pid, env = _ENVS.get(key, (None, None))
     if pid != os.getpid():
+        if env is not None:  # the parent's handle, inherited by fork: py-lmdb opens a path once per process
+            env.close()
         env = lmdb.open(key, subdir=False, readonly=True, lock=False, readahead=False, max_readers=2048)
         _ENVS[key] = (os.getpid(), env)
     return env

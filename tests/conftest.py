@@ -63,3 +63,15 @@ def dataset_specs(world: Path) -> dict:
     out = load_params(REPO / "params.yaml").synth.out
     return {name: dataclasses.replace(spec, root=str(world / Path(spec.root).relative_to(out)))
             for name, spec in specs.items()}
+
+
+@pytest.fixture(scope="session")
+def tiny_shards(tiny_world, tiny_index, tmp_path_factory) -> Path:
+    """The tiny world's VID and COCO, curated once per session (serially): <root>/<dataset>/."""
+    from pipeline import curate
+    root = tmp_path_factory.mktemp("curated") / "shards"
+    params = tiny_params(f"curate.out={root}", f"curate.metrics={root.parent / 'metrics'}", "curate.backend=serial")
+    for name in ("vid", "coco"):
+        curate.run(name, dataset_specs(tiny_world)[name], tiny_index, params.curate)
+    return root
+

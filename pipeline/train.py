@@ -1,0 +1,312 @@
+"""python -m pipeline.train --variant V [--resume]: train a variant on pairs from the curated shards.
+
+One loop for every variant. Under `torchrun --nproc_per_node=K -m pipeline.train --variant V` it runs DDP
+(gloo on CPU, nccl on CUDA; several nodes through torchrun's rendezvous). Rank 0 shows progress, logs and
+writes runs/V/checkpoint.pt after every epoch (and checkpoint-eNNN.pt), train.json and steps.jsonl; every
+rank takes part in the collectives. The pairs come from pipeline.sampling, a function of (seed, epoch,
+index): rank r computes the indices (step * ranks + r) * batch + j, so the stream does not depend on the
+number of ranks or loader workers, and `--resume` continues at the last checkpoint with the same weights,
+optimizer state, learning rate and pairs as a run that was never interrupted.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import distributed as dist
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from models import ModelError
+from models.checkpoint import load_checkpoint, save_checkpoint
+from models.geometry import EXEMPLAR_SIZE
+from models.siamese import to_input
+from models.variants import build_model
+from pipeline import cli
+from pipeline.augment import augment_crop, gray
+from pipeline.files import json_digest, write_atomic
+from pipeline.params import Params, Recipe
+from pipeline.sampling import PairSampler, SamplingError, open_source
+
+
+class PairDataset(Dataset):
+    """The training samples of one epoch for one rank: crops, targets and (SiamMask) the search mask."""
+
+    def __init__(self, sampler: PairSampler, params: Params, target_maker, epoch: int, indices: np.ndarray,
+                 masks: bool):
+        self.sampler, self.train, self.target_maker = sampler, params.train, target_maker
+        self.epoch, self.indices, self.masks = epoch, indices, masks
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict:
+        rng = self.sampler.rng(self.epoch, int(self.indices[i]))
+        pair = self.sampler.pair(rng)
+        image, box, _ = self.sampler.read(pair.template)
+        template, _, _ = augment_crop(image, box, EXEMPLAR_SIZE, self.train.template, rng)
+        image, box, mask = self.sampler.read(pair.search)
+        search, box, mask = augment_crop(image, box, self.train.search_size, self.train.search, rng, mask)
+        if pair.gray:
+            template, search = gray(template), gray(search)
+        sample = {"template": template, "search": search, "index": int(self.indices[i]),
+                  **self.target_maker(box, pair.negative, rng)}
+        if self.masks:
+            valid = mask is not None and not pair.negative
+            sample["mask"] = (mask[None] / 255.0).astype(np.float32) if valid else np.zeros(
+                (1, self.train.search_size, self.train.search_size), np.float32)
+            sample["mask_valid"] = valid
+        return sample
+
+
+def rank_indices(epoch_pairs: int, batch: int, rank: int, ranks: int) -> np.ndarray:
+    """The pair indices rank `rank` trains on in one epoch, step by step: (step * ranks + rank) * batch + j."""
+    steps = epoch_pairs // (batch * ranks)
+    return np.array([(s * ranks + rank) * batch + j for s in range(steps) for j in range(batch)], np.int64)
+
+
+def learning_rate(recipe: Recipe, epoch: int) -> float:
+    """SiamRPN++ section 4.1: a warm-up rising geometrically from warmup_lr to lr, then lr annealed
+    geometrically to lr_end at the last epoch; without a warm-up, SiamFC section 4.1's annealing."""
+    if epoch < recipe.warmup_epochs:
+        return recipe.warmup_lr * (recipe.lr / recipe.warmup_lr) ** (epoch / recipe.warmup_epochs)
+    decay = recipe.epochs - recipe.warmup_epochs - 1
+    progress = (epoch - recipe.warmup_epochs) / decay if decay > 0 else 0.0
+    return recipe.lr * (recipe.lr_end / recipe.lr) ** progress
+
+
+def check_recipe(recipe: Recipe, variant: str) -> None:
+    problems = [f"{name} must be positive" for name in ("epochs", "pairs_per_epoch", "batch_size", "lr", "lr_end")
+                if getattr(recipe, name) <= 0]
+    if recipe.warmup_epochs and recipe.warmup_lr <= 0:
+        problems.append("warmup_lr must be positive with a warm-up")
+    if recipe.warmup_epochs >= recipe.epochs and recipe.warmup_epochs:
+        problems.append("the warm-up must be shorter than the schedule")
+    if problems:
+        raise cli.UserError(f"training recipe of {variant}: {'; '.join(problems)}")
+
+
+def make_sampler(params: Params, recipe: Recipe, masks: bool, variant: str) -> PairSampler:
+    """The pair sampler over the recipe's datasets, every shard checked before training starts."""
+    train = params.train
+    try:
+        sources = [open_source(name, Path(params.curate.out) / name, spec.weight, spec.frame_range, train.fraction)
+                   for name, spec in recipe.datasets.items()]
+    except SamplingError as err:
+        raise cli.UserError(str(err)) from None
+    if masks and not any(s.has_masks for s in sources):
+        raise cli.UserError(f"{variant} learns masks, but none of its datasets ({', '.join(recipe.datasets)}) has "
+                            "curated masks (COCO has)")
+    return PairSampler(sources, train.seed, train.negative, train.semantic_negative, train.gray)
+
+
+def git_commit() -> str:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except OSError:
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def run_hash(params: Params, variant: str) -> str:
+    """What determines the weights: the model config, the recipe and the sampling and augmentation settings
+    (not where files go or how many loader workers read them)."""
+    train = {k: v for k, v in params.train.__dict__.items() if k not in ("runs", "loader_workers")}
+    return json_digest({"config": params.variants[variant], "recipe": params.recipe(variant).__dict__ | {
+        "datasets": {k: v.__dict__ for k, v in params.recipe(variant).datasets.items()}},
+        "train": {k: getattr(v, "__dict__", v) for k, v in train.items()}, "curated": _manifests(params, variant)})
+
+
+def _manifests(params: Params, variant: str) -> dict:
+    """The checksum of each curated dataset's manifest: new shards make a new run."""
+    from pipeline.files import file_sha256
+    out = {}
+    for name in params.recipe(variant).datasets:
+        path = Path(params.curate.out) / name / "manifest.json"
+        out[name] = file_sha256(path) if path.exists() else ""
+    return out
+
+
+class Distributed:
+    """torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK), or a single process without it."""
+
+    def __init__(self, device: str):
+        self.rank, self.ranks = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+        local = int(os.environ.get("LOCAL_RANK", 0))
+        if device == "cuda" and not torch.cuda.is_available():
+            raise cli.UserError("train.device is cuda, but torch sees no CUDA device (set train.device=cpu)")
+        self.device = torch.device(f"cuda:{local}" if device == "cuda" else "cpu")
+        if device == "cuda":
+            torch.cuda.set_device(self.device)
+        if self.ranks > 1:
+            dist.init_process_group("nccl" if device == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def all_finite(self, value: torch.Tensor) -> bool:
+        """Whether `value` is finite on every rank (so that all ranks skip a step together)."""
+        flag = torch.isfinite(value.detach()).all().float().reshape(1)
+        if self.ranks > 1:
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        return bool(flag.item())
+
+    def close(self) -> None:
+        if self.ranks > 1:
+            dist.destroy_process_group()
+
+
+def _seed_workers(_):
+    torch.set_num_threads(1)
+
+
+def run(variant: str, params: Params, resume: bool = False) -> dict:
+    recipe = params.recipe(variant)
+    check_recipe(recipe, variant)
+    cluster = Distributed(params.train.device)
+    try:
+        return _train(variant, params, recipe, resume, cluster)
+    finally:
+        cluster.close()
+
+
+def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: Distributed) -> dict:
+    train, folder = params.train, Path(params.train.runs) / variant
+    config = params.variants[variant]
+    sampler = make_sampler(params, recipe, config["head"] == "mask", variant)
+    digest, latest = run_hash(params, variant), folder / "checkpoint.pt"
+    torch.manual_seed(train.seed)
+    model = build_model(variant, **config)
+    backbone = [p for n, p in model.named_parameters() if n.startswith("backbone.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    optimizer = torch.optim.SGD([{"params": backbone}, {"params": rest}], lr=recipe.lr, momentum=recipe.momentum,
+                                weight_decay=recipe.weight_decay)
+    start_epoch, step, skipped = 0, 0, 0
+    if resume and latest.exists():
+        try:
+            model, checkpoint = load_checkpoint(latest, variant=variant)
+        except ModelError as err:
+            raise cli.UserError(str(err)) from None
+        if checkpoint["params_hash"] != digest:
+            raise cli.UserError(f"{latest}: written with other params or data than these; resuming would mix "
+                                "two runs (run without --resume to start again)")
+        backbone = [p for n, p in model.named_parameters() if n.startswith("backbone.")]
+        rest = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
+        optimizer = torch.optim.SGD([{"params": backbone}, {"params": rest}], lr=recipe.lr,
+                                    momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        start_epoch, step = checkpoint["epoch"], checkpoint["step"]
+        skipped = (checkpoint.get("extra") or {}).get("skipped_steps", 0)
+    model.to(cluster.device)
+    net = torch.nn.parallel.DistributedDataParallel(model) if cluster.ranks > 1 else model
+    amp = train.amp and cluster.device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    target_maker = model.target_maker(train.search_size)
+    history = _read_history(folder / "train.json", start_epoch) if resume else []
+    if cluster.main:
+        _truncate_steps(folder / "steps.jsonl", step)
+        if start_epoch:
+            print(f"train: {variant}: resuming after epoch {start_epoch} (step {step}) from {latest}")
+    for epoch in range(start_epoch, recipe.epochs):
+        lr = learning_rate(recipe, epoch)
+        frozen = epoch < recipe.freeze_backbone_epochs
+        optimizer.param_groups[0]["lr"] = 0.0 if frozen else lr * recipe.backbone_lr
+        optimizer.param_groups[1]["lr"] = lr
+        model.train()
+        if frozen:  # pysot keeps a frozen backbone's batch-norm statistics too
+            model.backbone.eval()
+        indices = rank_indices(recipe.pairs_per_epoch, recipe.batch_size, cluster.rank, cluster.ranks)
+        loader = DataLoader(PairDataset(sampler, params, target_maker, epoch, indices, config["head"] == "mask"),
+                            batch_size=recipe.batch_size, num_workers=train.loader_workers,
+                            worker_init_fn=_seed_workers, persistent_workers=False)
+        sums, count, started = {}, 0, time.perf_counter()
+        bar = tqdm(loader, desc=f"train {variant} epoch {epoch + 1}/{recipe.epochs}", unit="batch",
+                   disable=not cluster.main)
+        steps_log = []
+        for batch in bar:
+            template = to_input(batch.pop("template"), cluster.device)
+            search = to_input(batch.pop("search"), cluster.device)
+            batch.pop("index")
+            targets = {k: v.to(cluster.device) for k, v in batch.items()}
+            with torch.autocast("cuda", enabled=amp):
+                losses = net(template, search, targets)
+            step += 1
+            if not cluster.all_finite(losses["total"]):
+                skipped += 1  # a non-finite loss: every rank skips the step
+                optimizer.zero_grad(set_to_none=True)
+                continue
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(losses["total"]).backward()
+            if recipe.grad_clip > 0:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            values = {k: v.item() for k, v in losses.items()}
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + v
+            count += 1
+            steps_log.append({"step": step, "epoch": epoch + 1, "lr": lr, **values})
+            bar.set_postfix(loss=f"{values['total']:.3f}")
+        seconds = time.perf_counter() - started
+        record = {"epoch": epoch + 1, "lr": lr, "backbone_frozen": frozen, "seconds": seconds,
+                  "samples_per_second": len(indices) * cluster.ranks / seconds,
+                  **{f"loss_{k}": v / max(count, 1) for k, v in sums.items()}}
+        history.append(record)
+        if cluster.main:
+            with open(folder / "steps.jsonl", "a") as log:
+                log.writelines(json.dumps(s) + "\n" for s in steps_log)
+            epoch_file = folder / f"checkpoint-e{epoch + 1:03d}.pt"
+            save_checkpoint(epoch_file, model, epoch=epoch + 1, step=step, params_hash=digest,
+                            git_commit=git_commit(), optimizer=optimizer, extra={"skipped_steps": skipped})
+            _link_atomic(epoch_file, latest)
+            summary = {"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "epochs": history,
+                       "skipped_steps": skipped, "final_loss": record.get("loss_total"), "params_hash": digest}
+            write_atomic(folder / "train.json", (json.dumps(summary, indent=1) + "\n").encode())
+            print(f"train: {variant} epoch {epoch + 1}/{recipe.epochs}: loss {record.get('loss_total', float('nan')):.4f}, "
+                  f"lr {lr:.2e}, {record['samples_per_second']:.1f} pairs/s on {cluster.ranks} rank(s)")
+    return {"variant": variant, "epochs": history, "skipped_steps": skipped}
+
+
+def _link_atomic(source: Path, link: Path) -> None:
+    """`link` becomes another name of `source` in one rename: readers see the old file or the new one."""
+    tmp = link.with_name(f".{link.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    os.link(source, tmp)
+    os.replace(tmp, link)
+
+
+def _read_history(path: Path, epochs: int) -> list:
+    if not path.exists():
+        return []
+    return json.loads(path.read_text())["epochs"][:epochs]
+
+
+def _truncate_steps(path: Path, step: int) -> None:
+    """Keep the step log up to the checkpoint's step (a resumed run writes the rest again)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+    kept = "".join(line for line in lines if json.loads(line)["step"] <= step)
+    write_atomic(path, kept.encode())
+
+
+def main() -> None:
+    parser = cli.stage_parser("pipeline.train", __doc__.split("\n\n")[0])
+    parser.add_argument("--variant", required=True, help="a registered variant (params.yaml variants)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from <train.runs>/<variant>/checkpoint.pt if it is there")
+    args = parser.parse_args()
+    params = cli.params_from_args(args)
+    if args.variant not in params.variants:
+        raise cli.UserError(f"unknown variant {args.variant!r} ({', '.join(params.variants)})")
+    run(args.variant, params, args.resume)
+
+
+if __name__ == "__main__":
+    cli.run(main, "train")
