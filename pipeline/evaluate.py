@@ -2,7 +2,9 @@
 
 Sequences run in parallel on Ray (or one by one with evaluate.backend=serial); result files go to
 results/V/B/ in the layout of the benchmark's protocol (pipeline/benchmarks/protocols.py), and the tracker's
-speed to results/V/B/speed.json. `--variant identity` runs the identity tracker (no network).
+speed to results/V/B/speed.json. `--variant identity` runs the identity tracker (no network);
+`--variant V-untrained` runs V's initial weights (runs/V/checkpoint-e000.pt, written by pipeline.train), the
+baseline that shows what training learned.
 """
 from __future__ import annotations
 
@@ -22,6 +24,16 @@ from pipeline.files import write_atomic
 from pipeline.params import BenchmarkSpec, EvaluateParams, Params
 
 IDENTITY = "identity"
+UNTRAINED = "-untrained"  # <variant>-untrained: the variant's initial weights, runs/<variant>/checkpoint-e000.pt
+
+
+def base_variant(variant: str) -> str:
+    return variant.removesuffix(UNTRAINED)
+
+
+def default_checkpoint(runs: str, variant: str) -> Path:
+    name = "checkpoint-e000.pt" if variant.endswith(UNTRAINED) else "checkpoint.pt"
+    return Path(runs) / base_variant(variant) / name
 
 
 def load_benchmark(name: str, spec: BenchmarkSpec) -> list[Sequence]:
@@ -48,7 +60,7 @@ def _load_model(variant: str, checkpoint: str | None, device: str):
     if variant == IDENTITY:
         return None
     from models.checkpoint import load_checkpoint
-    model, _ = load_checkpoint(checkpoint, variant=variant, map_location=device)
+    model, _ = load_checkpoint(checkpoint, variant=base_variant(variant), map_location=device)
     return model
 
 
@@ -78,12 +90,12 @@ def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = N
     settings: EvaluateParams = params.evaluate
     spec = params.benchmarks[benchmark]
     if variant != IDENTITY:
-        checkpoint = checkpoint or str(Path(settings.runs) / variant / "checkpoint.pt")
+        checkpoint = checkpoint or str(default_checkpoint(settings.runs, variant))
         if not Path(checkpoint).exists():
             raise cli.UserError(f"{checkpoint}: no checkpoint for {variant} (train it, or pass --checkpoint)")
     sequences = load_benchmark(benchmark, spec)
     folder = Path(settings.results) / variant / benchmark
-    kind = tracker_kind(None if variant == IDENTITY else params.variants[variant]["head"])
+    kind = tracker_kind(None if variant == IDENTITY else params.variants[base_variant(variant)]["head"])
     jobs = [{"variant": variant, "checkpoint": checkpoint, "device": settings.device, "sequence": s,
              "folder": str(folder), "protocol": spec.protocol, "vot_skip": settings.vot_skip,
              "vot_repetitions": settings.vot_repetitions,
@@ -137,15 +149,17 @@ def _device_name(device: str) -> str:
 
 def main() -> None:
     parser = cli.stage_parser("pipeline.evaluate", __doc__.split("\n\n")[0])
-    parser.add_argument("--variant", required=True, help="a registered variant, or 'identity'")
+    parser.add_argument("--variant", required=True, help="a registered variant, <variant>-untrained (its initial "
+                        "weights, saved by pipeline.train), or 'identity'")
     parser.add_argument("--benchmark", required=True, help="a key of the benchmarks section")
-    parser.add_argument("--checkpoint", help="default: <evaluate.runs>/<variant>/checkpoint.pt")
+    parser.add_argument("--checkpoint", help="default: <evaluate.runs>/<variant>/checkpoint.pt (checkpoint-e000.pt "
+                        "for -untrained)")
     args = parser.parse_args()
     params = cli.params_from_args(args)
     if args.benchmark not in params.benchmarks:
         raise cli.UserError(f"unknown benchmark {args.benchmark!r} (benchmarks in {args.params}: "
                             f"{', '.join(params.benchmarks)})")
-    if args.variant != IDENTITY and args.variant not in params.variants:
+    if args.variant != IDENTITY and base_variant(args.variant) not in params.variants:
         raise cli.UserError(f"unknown variant {args.variant!r} ({IDENTITY}, {', '.join(params.variants)})")
     run(args.variant, args.benchmark, params, args.checkpoint)
 

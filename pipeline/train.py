@@ -213,6 +213,9 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
         _truncate_steps(folder / "steps.jsonl", step)
         if start_epoch:
             print(f"train: {variant}: resuming after epoch {start_epoch} (step {step}) from {latest}")
+    if cluster.main and start_epoch == 0:  # the initial weights: evaluated as <variant>-untrained
+        save_checkpoint(folder / "checkpoint-e000.pt", model, epoch=0, step=0, params_hash=digest,
+                        git_commit=git_commit())
     for epoch in range(start_epoch, recipe.epochs):
         lr = learning_rate(recipe, epoch)
         frozen = epoch < recipe.freeze_backbone_epochs
