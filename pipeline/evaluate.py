@@ -165,4 +165,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    cli.run(main, "evaluate")
+    # Run the importable module rather than __main__: Ray workers find its (cached) functions by name.
+    from pipeline import evaluate
+    cli.run(evaluate.main, "evaluate")

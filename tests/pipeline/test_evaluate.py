@@ -76,7 +76,7 @@ def test_networks_on_ray_and_serially_give_identical_results(tiny_world, tmp_pat
 def test_crossing_evaluate_and_score_commands(tmp_path):
     overrides = [f"--set=benchmarks.synth-otb.root={SHARED / 'data' / 'otb'}",
                  f"--set=evaluate.results={tmp_path / 'results'}", f"--set=score.out={tmp_path / 'metrics'}",
-                 "--set=evaluate.backend=serial"]
+                 "--set=evaluate.backend=ray"]  # the command line on Ray, as a user runs it
     done = run_module("pipeline.evaluate", "--variant", "identity", "--benchmark", "synth-otb", *overrides)
     assert done.returncode == 0, done.stderr
     assert run_module("pipeline.score", "--variant", "identity", "--benchmark", "synth-otb", *overrides).returncode == 0
