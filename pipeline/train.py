@@ -105,6 +105,14 @@ def make_sampler(params: Params, recipe: Recipe, masks: bool, variant: str) -> P
     return PairSampler(sources, train.seed, train.negative, train.semantic_negative, train.gray)
 
 
+def make_optimizer(model, recipe: Recipe) -> torch.optim.SGD:
+    """SGD with two groups, the backbone's (frozen, or at backbone_lr times the rate) and the rest's."""
+    backbone = [p for n, p in model.named_parameters() if n.startswith("backbone.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    return torch.optim.SGD([{"params": backbone}, {"params": rest}], lr=recipe.lr, momentum=recipe.momentum,
+                           weight_decay=recipe.weight_decay)
+
+
 def git_commit() -> str:
     try:
         done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
@@ -183,10 +191,7 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
     digest, latest = run_hash(params, variant), folder / "checkpoint.pt"
     torch.manual_seed(train.seed)
     model = build_model(variant, **config)
-    backbone = [p for n, p in model.named_parameters() if n.startswith("backbone.")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-    optimizer = torch.optim.SGD([{"params": backbone}, {"params": rest}], lr=recipe.lr, momentum=recipe.momentum,
-                                weight_decay=recipe.weight_decay)
+    optimizer = make_optimizer(model, recipe)
     start_epoch, step, skipped = 0, 0, 0
     if resume and latest.exists():
         try:
@@ -196,10 +201,7 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
         if checkpoint["params_hash"] != digest:
             raise cli.UserError(f"{latest}: written with other params or data than these; resuming would mix "
                                 "two runs (run without --resume to start again)")
-        backbone = [p for n, p in model.named_parameters() if n.startswith("backbone.")]
-        rest = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-        optimizer = torch.optim.SGD([{"params": backbone}, {"params": rest}], lr=recipe.lr,
-                                    momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        optimizer = make_optimizer(model, recipe)
         optimizer.load_state_dict(checkpoint["optimizer"])
         start_epoch, step = checkpoint["epoch"], checkpoint["step"]
         skipped = (checkpoint.get("extra") or {}).get("skipped_steps", 0)
