@@ -188,12 +188,12 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
     train, folder = params.train, Path(params.train.runs) / variant
     config = params.variants[variant]
     sampler = make_sampler(params, recipe, config["head"] == "mask", variant)
-    digest, latest = run_hash(params, variant), folder / "checkpoint.pt"
+    digest, latest = run_hash(params, variant), last_checkpoint(folder)
     torch.manual_seed(train.seed)
     model = build_model(variant, **config)
     optimizer = make_optimizer(model, recipe)
     start_epoch, step, skipped = 0, 0, 0
-    if resume and latest.exists():
+    if resume and latest is not None:
         try:
             model, checkpoint = load_checkpoint(latest, variant=variant)
         except ModelError as err:
@@ -216,6 +216,8 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
         if start_epoch:
             print(f"train: {variant}: resuming after epoch {start_epoch} (step {step}) from {latest}")
     if cluster.main and start_epoch == 0:  # the initial weights: evaluated as <variant>-untrained
+        for stale in folder.glob("checkpoint-e[0-9][0-9][0-9].pt"):  # a new run: an old run's epochs must not resume
+            stale.unlink()
         save_checkpoint(folder / "checkpoint-e000.pt", model, epoch=0, step=0, params_hash=digest,
                         git_commit=git_commit())
     for epoch in range(start_epoch, recipe.epochs):
@@ -270,13 +272,19 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
             epoch_file = folder / f"checkpoint-e{epoch + 1:03d}.pt"
             save_checkpoint(epoch_file, model, epoch=epoch + 1, step=step, params_hash=digest,
                             git_commit=git_commit(), optimizer=optimizer, extra={"skipped_steps": skipped})
-            _link_atomic(epoch_file, latest)
+            _link_atomic(epoch_file, folder / "checkpoint.pt")
             summary = {"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "epochs": history,
                        "skipped_steps": skipped, "final_loss": record.get("loss_total"), "params_hash": digest}
             write_atomic(folder / "train.json", (json.dumps(summary, indent=1) + "\n").encode())
             print(f"train: {variant} epoch {epoch + 1}/{recipe.epochs}: loss {record.get('loss_total', float('nan')):.4f}, "
                   f"lr {lr:.2e}, {record['samples_per_second']:.1f} pairs/s on {cluster.ranks} rank(s)")
     return {"variant": variant, "epochs": history, "skipped_steps": skipped}
+
+
+def last_checkpoint(folder: Path) -> Path | None:
+    """The newest checkpoint-eNNN.pt (a kill between writing it and linking checkpoint.pt loses nothing)."""
+    epochs = sorted(folder.glob("checkpoint-e[0-9][0-9][0-9].pt"))
+    return epochs[-1] if epochs else None
 
 
 def _link_atomic(source: Path, link: Path) -> None:
@@ -305,7 +313,7 @@ def main() -> None:
     parser = cli.stage_parser("pipeline.train", __doc__.split("\n\n")[0])
     parser.add_argument("--variant", required=True, help="a registered variant (params.yaml variants)")
     parser.add_argument("--resume", action="store_true",
-                        help="continue from <train.runs>/<variant>/checkpoint.pt if it is there")
+                        help="continue from the newest <train.runs>/<variant>/checkpoint-eNNN.pt if there is one")
     args = parser.parse_args()
     params = cli.params_from_args(args)
     if args.variant not in params.variants:

@@ -65,15 +65,18 @@ def test_cli_reports_a_params_error_as_one_line():
 
 def test_variants_are_the_registry_defaults_with_params_deltas_and_overrides(tmp_path):
     from models.variants import list_variants, variant_config
-    params = load_params(REPO / "params.yaml")
+    params = load_params(REPO / "params.yaml", ["train.profile=paper"])  # the paper profile changes no model
     assert set(params.variants) == set(list_variants())
     assert params.variants["siamrpn_alexnet"] == variant_config("siamrpn_alexnet")
     assert params.variants["siamrpnpp_r50"]["loc_weight"] == 1.2
     text = repo_params_text().replace('  siamrpnpp_r50:\n', '  siamrpnpp_r50:\n    width: 0.5\n', 1)
     params = load_params(write(tmp_path, text), ["variants.siamrpnpp_r50.layers=[4, 3]",
-                                                 "variants.siamfc_alexnet.radius=8"])
+                                                 "variants.siamfc_alexnet.radius=8", "train.profile=paper"])
     assert params.variants["siamrpnpp_r50"]["width"] == 0.5 and params.variants["siamrpnpp_r50"]["layers"] == (3, 4)
     assert params.variants["siamfc_alexnet"]["radius"] == 8.0
+    # The demo profile's deltas come over params.yaml's, and --set over both.
+    demo = load_params(write(tmp_path, text), ["variants.siamfc_alexnet.width=0.75"])
+    assert demo.variants["siamrpnpp_r50"]["width"] == 0.125 and demo.variants["siamfc_alexnet"]["width"] == 0.75
 
 
 @pytest.mark.parametrize("overrides, text_change, message", [
