@@ -10,6 +10,7 @@ optimizer state, learning rate and pairs as a run that was never interrupted.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -29,17 +30,18 @@ from models.siamese import to_input
 from models.variants import build_model
 from pipeline import cli
 from pipeline.augment import augment_crop, gray
-from pipeline.files import json_digest, write_atomic
-from pipeline.params import Params, Recipe
+from pipeline.files import file_sha256, json_digest, write_atomic
+from pipeline.params import Params, Recipe, TrainParams
 from pipeline.sampling import PairSampler, SamplingError, open_source
+from pipeline.shards import MANIFEST
 
 
 class PairDataset(Dataset):
     """The training samples of one epoch for one rank: crops, targets and (SiamMask) the search mask."""
 
-    def __init__(self, sampler: PairSampler, params: Params, target_maker, epoch: int, indices: np.ndarray,
+    def __init__(self, sampler: PairSampler, train: TrainParams, target_maker, epoch: int, indices: np.ndarray,
                  masks: bool):
-        self.sampler, self.train, self.target_maker = sampler, params.train, target_maker
+        self.sampler, self.train, self.target_maker = sampler, train, target_maker
         self.epoch, self.indices, self.masks = epoch, indices, masks
 
     def __len__(self) -> int:
@@ -54,8 +56,7 @@ class PairDataset(Dataset):
         search, box, mask = augment_crop(image, box, self.train.search_size, self.train.search, rng, mask)
         if pair.gray:
             template, search = gray(template), gray(search)
-        sample = {"template": template, "search": search, "index": int(self.indices[i]),
-                  **self.target_maker(box, pair.negative, rng)}
+        sample = {"template": template, "search": search, **self.target_maker(box, pair.negative, rng)}
         if self.masks:
             valid = mask is not None and not pair.negative
             sample["mask"] = (mask[None] / 255.0).astype(np.float32) if valid else np.zeros(
@@ -91,12 +92,13 @@ def check_recipe(recipe: Recipe, variant: str) -> None:
         raise cli.UserError(f"training recipe of {variant}: {'; '.join(problems)}")
 
 
-def make_sampler(params: Params, recipe: Recipe, masks: bool, variant: str) -> PairSampler:
-    """The pair sampler over the recipe's datasets, every shard checked before training starts."""
+def make_sampler(params: Params, recipe: Recipe, masks: bool, variant: str, verify: bool = True) -> PairSampler:
+    """The pair sampler over the recipe's datasets, every shard checked before training starts (its checksum
+    when `verify`: by one rank, not by all)."""
     train = params.train
     try:
-        sources = [open_source(name, Path(params.curate.out) / name, spec.weight, spec.frame_range, train.fraction)
-                   for name, spec in recipe.datasets.items()]
+        sources = [open_source(name, Path(params.curate.out) / name, spec.weight, spec.frame_range, train.fraction,
+                               verify) for name, spec in recipe.datasets.items()]
     except SamplingError as err:
         raise cli.UserError(str(err)) from None
     if masks and not any(s.has_masks for s in sources):
@@ -122,22 +124,13 @@ def git_commit() -> str:
 
 
 def run_hash(params: Params, variant: str) -> str:
-    """What determines the weights: the model config, the recipe and the sampling and augmentation settings
-    (not where files go or how many loader workers read them)."""
-    train = {k: v for k, v in params.train.__dict__.items() if k not in ("runs", "loader_workers")}
-    return json_digest({"config": params.variants[variant], "recipe": params.recipe(variant).__dict__ | {
-        "datasets": {k: v.__dict__ for k, v in params.recipe(variant).datasets.items()}},
-        "train": {k: getattr(v, "__dict__", v) for k, v in train.items()}, "curated": _manifests(params, variant)})
-
-
-def _manifests(params: Params, variant: str) -> dict:
-    """The checksum of each curated dataset's manifest: new shards make a new run."""
-    from pipeline.files import file_sha256
-    out = {}
-    for name in params.recipe(variant).datasets:
-        path = Path(params.curate.out) / name / "manifest.json"
-        out[name] = file_sha256(path) if path.exists() else ""
-    return out
+    """What determines the weights: the model config, the recipe, the sampling and augmentation settings
+    (not where files go or how many loader workers read them) and the curated data (its manifests)."""
+    recipe = params.recipe(variant)
+    train = {k: v for k, v in dataclasses.asdict(params.train).items() if k not in ("runs", "loader_workers")}
+    manifests = {name: file_sha256(Path(params.curate.out) / name / MANIFEST) for name in recipe.datasets}
+    return json_digest({"config": params.variants[variant], "recipe": dataclasses.asdict(recipe), "train": train,
+                        "curated": manifests})
 
 
 class Distributed:
@@ -170,7 +163,7 @@ class Distributed:
             dist.destroy_process_group()
 
 
-def _seed_workers(_):
+def _one_torch_thread(_):
     torch.set_num_threads(1)
 
 
@@ -187,12 +180,9 @@ def run(variant: str, params: Params, resume: bool = False) -> dict:
 def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: Distributed) -> dict:
     train, folder = params.train, Path(params.train.runs) / variant
     config = params.variants[variant]
-    sampler = make_sampler(params, recipe, config["head"] == "mask", variant)
-    digest, latest = run_hash(params, variant), last_checkpoint(folder)
-    torch.manual_seed(train.seed)
-    model = build_model(variant, **config)
-    optimizer = make_optimizer(model, recipe)
-    start_epoch, step, skipped = 0, 0, 0
+    sampler = make_sampler(params, recipe, config["head"] == "mask", variant, verify=cluster.main)
+    digest, latest, commit = run_hash(params, variant), last_checkpoint(folder), git_commit()
+    checkpoint = None
     if resume and latest is not None:
         try:
             model, checkpoint = load_checkpoint(latest, variant=variant)
@@ -201,7 +191,12 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
         if checkpoint["params_hash"] != digest:
             raise cli.UserError(f"{latest}: written with other params or data than these; resuming would mix "
                                 "two runs (run without --resume to start again)")
-        optimizer = make_optimizer(model, recipe)
+    else:
+        torch.manual_seed(train.seed)
+        model = build_model(variant, **config)
+    optimizer = make_optimizer(model, recipe)
+    start_epoch, step, skipped = 0, 0, 0
+    if checkpoint is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])
         start_epoch, step = checkpoint["epoch"], checkpoint["step"]
         skipped = (checkpoint.get("extra") or {}).get("skipped_steps", 0)
@@ -219,7 +214,7 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
         for stale in folder.glob("checkpoint-e[0-9][0-9][0-9].pt"):  # a new run: an old run's epochs must not resume
             stale.unlink()
         save_checkpoint(folder / "checkpoint-e000.pt", model, epoch=0, step=0, params_hash=digest,
-                        git_commit=git_commit())
+                        git_commit=commit)
     for epoch in range(start_epoch, recipe.epochs):
         lr = learning_rate(recipe, epoch)
         frozen = epoch < recipe.freeze_backbone_epochs
@@ -229,9 +224,9 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
         if frozen:  # pysot keeps a frozen backbone's batch-norm statistics too
             model.backbone.eval()
         indices = rank_indices(recipe.pairs_per_epoch, recipe.batch_size, cluster.rank, cluster.ranks)
-        loader = DataLoader(PairDataset(sampler, params, target_maker, epoch, indices, config["head"] == "mask"),
+        loader = DataLoader(PairDataset(sampler, train, target_maker, epoch, indices, config["head"] == "mask"),
                             batch_size=recipe.batch_size, num_workers=train.loader_workers,
-                            worker_init_fn=_seed_workers, persistent_workers=False)
+                            worker_init_fn=_one_torch_thread, persistent_workers=False)
         sums, count, started = {}, 0, time.perf_counter()
         bar = tqdm(loader, desc=f"train {variant} epoch {epoch + 1}/{recipe.epochs}", unit="batch",
                    disable=not cluster.main)
@@ -239,7 +234,6 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
         for batch in bar:
             template = to_input(batch.pop("template"), cluster.device)
             search = to_input(batch.pop("search"), cluster.device)
-            batch.pop("index")
             targets = {k: v.to(cluster.device) for k, v in batch.items()}
             with torch.autocast("cuda", enabled=amp):
                 losses = net(template, search, targets)
@@ -271,7 +265,7 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
                 log.writelines(json.dumps(s) + "\n" for s in steps_log)
             epoch_file = folder / f"checkpoint-e{epoch + 1:03d}.pt"
             save_checkpoint(epoch_file, model, epoch=epoch + 1, step=step, params_hash=digest,
-                            git_commit=git_commit(), optimizer=optimizer, extra={"skipped_steps": skipped})
+                            git_commit=commit, optimizer=optimizer, extra={"skipped_steps": skipped})
             _link_atomic(epoch_file, folder / "checkpoint.pt")
             summary = {"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "epochs": history,
                        "skipped_steps": skipped, "final_loss": record.get("loss_total"), "params_hash": digest}

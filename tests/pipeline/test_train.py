@@ -40,7 +40,7 @@ def sets(args):
 
 def sample(dataset, i):
     item = dataset[i]
-    return item["index"], item["template"].tobytes() + item["search"].tobytes()
+    return item["template"].tobytes() + item["search"].tobytes()
 
 
 def test_samples_depend_on_the_index_only_not_on_workers_or_ranks(tiny_shards, tmp_path):
@@ -52,13 +52,14 @@ def test_samples_depend_on_the_index_only_not_on_workers_or_ranks(tiny_shards, t
     two = [train.rank_indices(32, 4, r, 2) for r in range(2)]
     # 2 ranks: step s of rank r takes the batch that step 2 s + r of one rank takes.
     assert np.array_equal(np.concatenate([two[0][:4], two[1][:4], two[0][4:8], two[1][4:8]]), one[:16])
-    alone = train.PairDataset(sampler, params, maker, 3, one, False)
-    ranked = train.PairDataset(sampler, params, maker, 3, two[1], False)
+    alone = train.PairDataset(sampler, params.train, maker, 3, one, False)
+    ranked = train.PairDataset(sampler, params.train, maker, 3, two[1], False)
+    assert ranked.indices[5] == alone.indices[13]
     assert sample(ranked, 5) == sample(alone, 13)  # the same index, wherever it is computed
-    assert sample(alone, 0) != sample(train.PairDataset(sampler, params, maker, 4, one, False), 0)  # next epoch
+    assert sample(alone, 0) != sample(train.PairDataset(sampler, params.train, maker, 4, one, False), 0)  # next epoch
     batches = {}
     for workers in (0, 2):
-        loader = DataLoader(alone, batch_size=4, num_workers=workers, worker_init_fn=train._seed_workers)
+        loader = DataLoader(alone, batch_size=4, num_workers=workers, worker_init_fn=train._one_torch_thread)
         batches[workers] = [torch.cat([b["template"].flatten(), b["search"].flatten()]) for b in loader]
     assert all(torch.equal(a, b) for a, b in zip(batches[0], batches[2], strict=True))
     pairs = [sampler.pair(sampler.rng(0, i)) for i in range(400)]
