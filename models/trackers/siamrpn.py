@@ -8,21 +8,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.geometry import EXEMPLAR_SIZE, context_side
-from models.targets import anchor_boxes
+from models.geometry import EXEMPLAR_SIZE, context_side, cxcywh_to_xywh
+from models.targets import anchor_boxes, iou_with_box
 from models.trackers.base import Located, Tracker, cosine_window
 
 
 def _change(ratio: np.ndarray) -> np.ndarray:
     return np.maximum(ratio, 1 / ratio)
-
-
-def _iou(box, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one [cx, cy, w, h] box with each row of boxes (n, 4)."""
-    low = np.maximum(box[:2] - box[2:] / 2, boxes[:, :2] - boxes[:, 2:] / 2)
-    high = np.minimum(box[:2] + box[2:] / 2, boxes[:, :2] + boxes[:, 2:] / 2)
-    inter = np.prod(np.clip(high - low, 0, None), axis=1)
-    return inter / (np.prod(box[2:]) + np.prod(boxes[:, 2:], axis=1) - inter)
 
 
 class SiamRPNTracker(Tracker):
@@ -90,7 +82,7 @@ class SiamRPNTracker(Tracker):
             cell = np.unravel_index(index, scores.shape)
             if scores[cell] <= self.distractor_threshold or len(kept) > self.max_distractors:
                 break
-            if _iou(proposals[cell], np.array(kept)).max() <= self.distractor_overlap:
+            if iou_with_box(np.array(kept).T, cxcywh_to_xywh(proposals[cell])).max() <= self.distractor_overlap:
                 kept.append(proposals[cell])
         offsets = np.array(kept[1:]).reshape(-1, 4)
         centres = self.centre + (offsets[:, :2] - self.search_size / 2) / scale_z

@@ -84,7 +84,8 @@ def test_siamrpn_tracking_keeps_a_box_inside_the_image(crossing):
 def test_distractor_aware_rescoring(crossing):
     """DaSiamRPN's option: off by default; on, it keeps separated strong proposals as distractor templates,
     and a distractor identical to the target (weight 2: target minus twice itself) turns the choice away."""
-    from models.trackers.siamrpn import _iou
+    from models.geometry import cxcywh_to_xywh
+    from models.targets import iou_with_box
     sequence, images = crossing
     torch.manual_seed(0)
     model = build_model("siamrpn_alexnet_dw", width=0.25, hidden=16)
@@ -98,7 +99,7 @@ def test_distractor_aware_rescoring(crossing):
     assert np.allclose(collecting.update(images[1]).box, first)  # no distractors yet: the plain choice
     boxes = np.array(collecting.distractor_boxes)
     assert len(boxes) == len(collecting.distractors) == 3
-    assert all(_iou(b, np.delete(boxes, i, 0)).max() <= 0.3 for i, b in enumerate(boxes))
+    assert all(iou_with_box(np.delete(boxes, i, 0).T, cxcywh_to_xywh(b)).max() <= 0.3 for i, b in enumerate(boxes))
     collecting.update(images[2])
     collecting.init(images[0], sequence.gt[0])
     assert collecting.distractors == []  # a re-initialization (VOT) forgets them
