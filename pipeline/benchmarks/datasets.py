@@ -95,14 +95,20 @@ def _images(folder: Path) -> list[Path]:
     images = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
     if not images:
         raise BenchmarkError(f"{folder}: no images")
-    return sorted(images, key=lambda p: ([int(d) for d in re.findall(r"\d+", p.stem)[-1:]], p.name))
+    return sorted(images, key=lambda p: (_last_number(p.stem), p.name))
+
+
+def _last_number(text: str) -> int:
+    """The last run of digits in `text`, or -1 where there is none."""
+    digits = re.findall(r"\d+", text)
+    return int(digits[-1]) if digits else -1
 
 
 def _frame_number(path: Path) -> int:
-    digits = re.findall(r"\d+", path.stem)
-    if not digits:
+    number = _last_number(path.stem)
+    if number < 0:
         raise BenchmarkError(f"{path}: no frame number in the name")
-    return int(digits[-1])
+    return number
 
 
 def _check_lengths(name: str, frames: list, gt: np.ndarray, where: Path) -> None:
