@@ -70,7 +70,10 @@ def open_source(name: str, directory: str | Path, weight: float, frame_range: in
         if path.stat().st_size != shard["bytes"] or (verify and file_sha256(path) != shard["sha256"]):
             raise SamplingError(f"{path}: shard corrupt, not the bytes its manifest records (re-run python -m "
                                 f"pipeline.curate --dataset {name})")
-    subset = shards.subset(fraction)
+    try:
+        subset = shards.subset(fraction)
+    except ValueError as err:
+        raise SamplingError(f"train.fraction: {err}") from None
     tracks = np.array([t for t in subset.tracks if shards.tracks[t][3] > 0], np.int64)
     if len(tracks) == 0:
         raise SamplingError(f"{directory}: dataset {name} has no track with a curated frame among its "

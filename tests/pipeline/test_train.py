@@ -156,7 +156,8 @@ def test_bad_input_stops_before_training(tiny_shards, tmp_path):
               "none of its datasets (vid) has curated masks"),
              (["train_profiles.demo.siamfc.datasets={ytbb: {weight: 1.0, frame_range: 3}}"], "siamfc_alexnet",
               "dataset ytbb is not curated"),
-             (["train_profiles.demo.siamfc.warmup_epochs=1"], "siamfc_alexnet", "warmup_lr must be positive")]
+             (["train_profiles.demo.siamfc.warmup_epochs=1"], "siamfc_alexnet", "warmup_lr must be positive"),
+             (["train.fraction=0"], "siamfc_alexnet", "train.fraction: fraction must be in (0, 1], got 0.0")]
     for extra, variant, message in cases:
         done = run_module("pipeline.train", "--variant", variant, *sets(train_args(broken, tmp_path, *extra)))
         assert done.returncode == 2 and message in done.stderr and done.stderr.strip().count("\n") == 0, done.stderr
