@@ -2,8 +2,8 @@
 
 One loop for every variant. Under `torchrun --nproc_per_node=K -m pipeline.train --variant V` it runs DDP
 (gloo on CPU, nccl on CUDA; several nodes through torchrun's rendezvous). Rank 0 shows progress, logs and
-writes runs/V/checkpoint.pt after every epoch (and checkpoint-eNNN.pt), train.json and steps.jsonl; every
-rank takes part in the collectives. The pairs come from pipeline.sampling, a function of (seed, epoch,
+writes runs/V/checkpoint.pt after every epoch (and checkpoint-eNNN.pt), train.json and steps.jsonl, and
+logs the same to MLflow when a tracking URI is set; every rank takes part in the collectives. The pairs come from pipeline.sampling, a function of (seed, epoch,
 index): rank r computes the indices (step * ranks + r) * batch + j, so the stream does not depend on the
 number of ranks or loader workers, and `--resume` continues at the last checkpoint with the same weights,
 optimizer state, learning rate and pairs as a run that was never interrupted.
@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import torch
 from torch import distributed as dist
 from torch.utils.data import DataLoader, Dataset
@@ -28,7 +29,7 @@ from models.checkpoint import load_checkpoint, save_checkpoint
 from models.geometry import EXEMPLAR_SIZE
 from models.siamese import to_input
 from models.variants import build_model
-from pipeline import cli
+from pipeline import cli, experiment
 from pipeline.augment import augment_crop, gray
 from pipeline.files import file_sha256, json_digest, write_atomic
 from pipeline.params import Params, Recipe, TrainParams
@@ -195,19 +196,28 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
         torch.manual_seed(train.seed)
         model = build_model(variant, **config)
     optimizer = make_optimizer(model, recipe)
-    start_epoch, step, skipped = 0, 0, 0
+    start_epoch, step, skipped, extra = 0, 0, 0, {}
     if checkpoint is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])
         start_epoch, step = checkpoint["epoch"], checkpoint["step"]
-        skipped = (checkpoint.get("extra") or {}).get("skipped_steps", 0)
+        extra = checkpoint.get("extra") or {}
+        skipped = extra.get("skipped_steps", 0)
     model.to(cluster.device)
     net = torch.nn.parallel.DistributedDataParallel(model) if cluster.ranks > 1 else model
     amp = train.amp and cluster.device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     target_maker = model.target_maker(train.search_size)
     history = _read_history(folder / "train.json", start_epoch) if resume else []
+    mlflow_run = None
     if cluster.main:
+        mlflow_run = experiment.RunLog(
+            params.mlflow, f"train-{variant}",
+            {"variant": variant, "model": config, "recipe": dataclasses.asdict(recipe),
+             "train": dataclasses.asdict(train)},
+            tags={"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "params_hash": digest,
+                  "git_commit": commit}, run_id=extra.get("mlflow_run_id"))  # a resumed run continues its own
         _truncate_steps(folder / "steps.jsonl", step)
+        psutil.cpu_percent()  # the first epoch's CPU use counts from here
         if start_epoch:
             print(f"train: {variant}: resuming after epoch {start_epoch} (step {step}) from {latest}")
     if cluster.main and start_epoch == 0:  # the initial weights: evaluated as <variant>-untrained
@@ -265,14 +275,38 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
                 log.writelines(json.dumps(s) + "\n" for s in steps_log)
             epoch_file = folder / f"checkpoint-e{epoch + 1:03d}.pt"
             save_checkpoint(epoch_file, model, epoch=epoch + 1, step=step, params_hash=digest,
-                            git_commit=commit, optimizer=optimizer, extra={"skipped_steps": skipped})
+                            git_commit=commit, optimizer=optimizer,
+                            extra={"skipped_steps": skipped, "mlflow_run_id": mlflow_run.run_id})
             _link_atomic(epoch_file, folder / "checkpoint.pt")
             summary = {"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "epochs": history,
-                       "skipped_steps": skipped, "final_loss": record.get("loss_total"), "params_hash": digest}
+                       "skipped_steps": skipped, "final_loss": record.get("loss_total"), "params_hash": digest,
+                       "mlflow_run_id": mlflow_run.run_id}
             write_atomic(folder / "train.json", (json.dumps(summary, indent=1) + "\n").encode())
+            # Sent after the checkpoint: a run killed mid-epoch and resumed logs each step once.
+            mlflow_run.history([(s["step"], {k: v for k, v in s.items() if k not in ("step", "epoch")})
+                                for s in steps_log])
+            mlflow_run.metrics({"epoch": epoch + 1, "epoch_seconds": seconds, "skipped_steps": skipped,
+                                **{k: v for k, v in record.items() if k.startswith(("loss_", "samples_"))},
+                                **system_metrics(cluster.device)}, step)
+            mlflow_run.artifact(epoch_file, "checkpoints")
             print(f"train: {variant} epoch {epoch + 1}/{recipe.epochs}: loss {record.get('loss_total', float('nan')):.4f}, "
                   f"lr {lr:.2e}, {record['samples_per_second']:.1f} pairs/s on {cluster.ranks} rank(s)")
+    if cluster.main:
+        for path in (folder / "checkpoint.pt", folder / "train.json", folder / "steps.jsonl"):
+            mlflow_run.artifact(path, "model" if path.suffix == ".pt" else None)
+        mlflow_run.finish()
     return {"variant": variant, "epochs": history, "skipped_steps": skipped}
+
+
+def system_metrics(device: torch.device) -> dict:
+    """CPU use since the last call, memory in use and the GPU memory peak, under system/ (the MLflow UI's
+    system metrics tab)."""
+    metrics = {"cpu_utilization_percentage": psutil.cpu_percent(),
+               "system_memory_usage_megabytes": psutil.virtual_memory().used / 2 ** 20,
+               "process_memory_rss_megabytes": psutil.Process().memory_info().rss / 2 ** 20}
+    if device.type == "cuda":
+        metrics["gpu_memory_peak_megabytes"] = torch.cuda.max_memory_allocated(device) / 2 ** 20
+    return {f"system/{k}": v for k, v in metrics.items()}
 
 
 def last_checkpoint(folder: Path) -> Path | None:

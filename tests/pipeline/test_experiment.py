@@ -1,11 +1,17 @@
-"""MLflow logging of a stage into a real MLflow store (SQLite), and nothing at all without a tracking URI."""
+"""MLflow logging of the stages into a real MLflow store (SQLite), nothing at all without a tracking URI,
+and a training that goes on when the tracking server cannot be reached."""
+import json
+import socket
 import sys
 
+import torch
 from mlflow.tracking import MlflowClient
 
-from pipeline import curate
+from models.checkpoint import load_checkpoint
+from pipeline import curate, train
 from pipeline.params import MlflowParams
 from tests.conftest import dataset_specs, tiny_params
+from tests.pipeline.test_train import train_args
 
 
 def test_curate_logs_its_stats_and_preview_to_mlflow(tiny_world, tiny_index, tmp_path):
@@ -28,3 +34,45 @@ def test_without_a_tracking_uri_mlflow_is_not_even_imported(tiny_world, tiny_ind
     params = tiny_params(f"curate.out={tmp_path}/shards", f"curate.metrics={tmp_path}/metrics", "curate.backend=serial")
     curate.run("det", dataset_specs(tiny_world)["det"], tiny_index, params.curate, MlflowParams("", "siamflow"))
     assert "mlflow" not in sys.modules
+
+
+def test_a_short_training_logs_params_step_metrics_and_checkpoints(tiny_shards, tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    params = tiny_params(*train_args(tiny_shards, tmp_path / "runs"), f"mlflow.tracking_uri={uri}")
+    train.run("siamfc_alexnet", params)
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("siamflow").experiment_id])
+    summary = json.loads((tmp_path / "runs/siamfc_alexnet/train.json").read_text())
+    assert run.info.run_name == "train-siamfc_alexnet" and run.info.status == "FINISHED"
+    assert summary["mlflow_run_id"] == run.info.run_id
+    assert run.data.params["recipe.epochs"] == "2" and run.data.params["model.width"] == "0.25"
+    assert float(run.data.params["train.template.shift"]) == 4 and run.data.tags["params_hash"] == summary["params_hash"]
+    steps = [json.loads(line) for line in (tmp_path / "runs/siamfc_alexnet/steps.jsonl").read_text().splitlines()]
+    logged = client.get_metric_history(run.info.run_id, "total")
+    assert [(m.step, m.value) for m in logged] == [(s["step"], s["total"]) for s in steps] and len(steps) == 16
+    assert len(client.get_metric_history(run.info.run_id, "lr")) == 16
+    epochs = client.get_metric_history(run.info.run_id, "samples_per_second")
+    assert [m.value for m in epochs] == [e["samples_per_second"] for e in summary["epochs"]]
+    assert len(client.get_metric_history(run.info.run_id, "epoch_seconds")) == 2
+    assert run.data.metrics["system/process_memory_rss_megabytes"] > 0
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert artifacts == {"checkpoints", "model", "train.json", "steps.jsonl"}
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "checkpoints")} == {
+        "checkpoints/checkpoint-e001.pt", "checkpoints/checkpoint-e002.pt"}
+    logged_model = client.download_artifacts(run.info.run_id, "model/checkpoint.pt", str(tmp_path))
+    final = load_checkpoint(tmp_path / "runs/siamfc_alexnet/checkpoint.pt")[0].state_dict()
+    assert all(torch.equal(v, final[k]) for k, v in load_checkpoint(logged_model)[0].state_dict().items())
+
+
+def test_an_unreachable_tracking_server_is_said_once_and_training_completes(tiny_shards, tmp_path, capfd):
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    params = tiny_params(*train_args(tiny_shards, tmp_path / "runs"), f"mlflow.tracking_uri=http://127.0.0.1:{port}")
+    result = train.run("siamfc_alexnet", params)
+    err = capfd.readouterr().err
+    assert err.count(f"mlflow: cannot log to http://127.0.0.1:{port}") == 1
+    assert [e["epoch"] for e in result["epochs"]] == [1, 2]
+    folder = tmp_path / "runs/siamfc_alexnet"
+    assert len((folder / "steps.jsonl").read_text().splitlines()) == 16 and (folder / "checkpoint-e002.pt").exists()
+    assert json.loads((folder / "train.json").read_text())["mlflow_run_id"] is None

@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from mlflow.tracking import MlflowClient
 from torch.utils.data import DataLoader
 
 from models.checkpoint import load_checkpoint
@@ -95,8 +96,8 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tiny_shards
     whole, expected = weights(tmp_path / "whole" / "siamfc_alexnet" / "checkpoint.pt")
     assert whole["epoch"] == 4 and whole["optimizer"]["state"]
 
-    runs = tmp_path / "killed"
-    args = train_args(tiny_shards, runs, "train_profiles.demo.siamfc.epochs=4")
+    runs, uri = tmp_path / "killed", f"sqlite:///{tmp_path}/mlflow.db"
+    args = train_args(tiny_shards, runs, "train_profiles.demo.siamfc.epochs=4", f"mlflow.tracking_uri={uri}")
     command = [sys.executable, "-m", "pipeline.train", "--variant", "siamfc_alexnet", *sets(args)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -116,6 +117,10 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tiny_shards
     assert all(torch.equal(expected[k], actual[k]) for k in expected)
     steps = [json.loads(line)["step"] for line in (runs / "siamfc_alexnet" / "steps.jsonl").read_text().splitlines()]
     assert steps == list(range(1, whole["step"] + 1))  # no step lost or logged twice
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("siamflow").experiment_id])  # the same run goes on
+    assert run.info.status == "FINISHED"
+    assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "total")) == steps
 
     # Other params: resuming would mix two runs.
     failed = run_module("pipeline.train", "--variant", "siamfc_alexnet", "--resume",
