@@ -28,6 +28,7 @@ repro: setup
 	dvc repro
 	python -m pipeline.index --summary
 	python -m pipeline.curate --summary
+	python -m pipeline.score --summary
 
 test: setup
 	python -m pytest
@@ -38,6 +39,7 @@ bench: setup
 	python bench/image_backend.py
 	python bench/curate.py
 	python bench/score.py
+	python bench/train.py
 
 # Pillow-SIMD in place of Pillow, for curate.image_backend=pillow (built here with AVX2). On this machine
 # kind it measured slower than OpenCV (README), so it is an option, not a default; `make clean-venv` undoes it.

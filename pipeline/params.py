@@ -132,6 +132,8 @@ class TrainDataset:
 class Recipe:
     """How one head kind trains in a profile: the dataset mix and the schedule (pipeline/train.py)."""
     datasets: dict[str, TrainDataset]
+    negative: float          # p_neg, the share of negative pairs
+    semantic_negative: float  # of those, the share from another object of the same category (DaSiamRPN)
     epochs: int
     pairs_per_epoch: int
     batch_size: int          # per rank
@@ -166,8 +168,6 @@ class TrainParams:
     device: str
     amp: bool
     search_size: int
-    negative: float
-    semantic_negative: float
     gray: float
     template: CropAugment
     search: CropAugment
@@ -177,6 +177,14 @@ class TrainParams:
 class MlflowParams:
     tracking_uri: str
     experiment: str
+
+
+@dataclass(frozen=True)
+class ReproParams:
+    """What `dvc repro` trains, evaluates and scores: the lists that dvc.yaml's foreach and matrix read."""
+    train: list[str]
+    evaluate: list[str]
+    benchmarks: list[str]
 
 
 @dataclass(frozen=True)
@@ -192,6 +200,7 @@ class Params:
     score: ScoreParams
     train: TrainParams
     train_profiles: dict[str, TrainProfile]
+    repro: ReproParams
     # Every registered variant's full model config: the registry's defaults, then params.yaml's deltas, then
     # the active training profile's deltas, then --set overrides (models/variants.py checks them).
     variants: dict[str, dict]
@@ -230,12 +239,23 @@ def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str
     if params.train.profile not in params.train_profiles:
         raise ParamsError(f"{path}: train.profile {params.train.profile!r} is not in train_profiles "
                           f"({', '.join(params.train_profiles)})")
+    _check_repro(params.repro, params, path)
     for name, config in params.variants.items():
         try:
             params.variants[name] = variant_config(name, **config)
         except ModelError as err:
             raise ParamsError(f"{path}: {err}") from None  # the message names the variant
     return params
+
+
+def _check_repro(repro: ReproParams, params: Params, path: Path) -> None:
+    """dvc repro's lists name variants it trains, trackers it can evaluate and benchmarks that exist."""
+    unknown = [f"repro.train: {v!r} is not a variant" for v in repro.train if v not in params.variants]
+    unknown += [f"repro.evaluate: {v!r} is not identity or a variant of repro.train (or one with -untrained)"
+                for v in repro.evaluate if v != "identity" and v.removesuffix("-untrained") not in repro.train]
+    unknown += [f"repro.benchmarks: {b!r} is not in benchmarks" for b in repro.benchmarks if b not in params.benchmarks]
+    if unknown:
+        raise ParamsError(f"{path}: {'; '.join(unknown)}")
 
 
 def _profile_deltas(raw: dict, path: Path) -> tuple[str, dict]:

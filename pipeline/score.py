@@ -18,7 +18,7 @@ from pipeline.benchmarks import protocols
 from pipeline.benchmarks.datasets import BenchmarkError, Sequence, load_dataset_json
 from pipeline.evaluate import load_benchmark
 from pipeline.files import write_atomic
-from pipeline.params import ScoreParams
+from pipeline.params import Params, ScoreParams
 
 CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
 
@@ -115,6 +115,35 @@ def write(result: dict, path: Path, title: str) -> None:
           + f" -> {path}")
 
 
+# The columns of the summary table per protocol: (metric key, header).
+MAIN_METRICS = {"ope": [("success_auc", "AUC"), ("precision_20", "P@20")],
+                "got10k": [("ao", "AO"), ("sr50", "SR0.5")],
+                "vot": [("eao", "EAO"), ("accuracy", "A"), ("robustness", "R")]}
+
+
+def summary(params: Params) -> str:
+    """The main table of `dvc repro`: every tracker of repro.evaluate on every benchmark of repro.benchmarks,
+    and its speed over all of them (results/V/B/speed.json); a cell not yet scored is '-'."""
+    header, rows = ["tracker"], []
+    for benchmark in params.repro.benchmarks:
+        header += [f"{benchmark} {name}" for _, name in MAIN_METRICS[params.benchmarks[benchmark].protocol]]
+    header.append("fps")
+    for variant in params.repro.evaluate:
+        row, frames, seconds = [variant], 0, 0.0
+        for benchmark in params.repro.benchmarks:
+            path = Path(params.score.out) / variant / f"{benchmark}.json"
+            overall = json.loads(path.read_text())["overall"] if path.exists() else {}
+            row += [f"{overall[key]:.3f}" if key in overall else "-"
+                    for key, _ in MAIN_METRICS[params.benchmarks[benchmark].protocol]]
+            speed = Path(params.evaluate.results) / variant / benchmark / "speed.json"
+            if speed.exists():
+                record = json.loads(speed.read_text())
+                if record["fps"]:
+                    frames, seconds = frames + record["frames"], seconds + record["frames"] / record["fps"]
+        rows.append(row + [f"{frames / seconds:.0f}" if seconds else "-"])
+    return cli.markdown_table(header, rows)
+
+
 def main() -> None:
     parser = cli.stage_parser("pipeline.score", __doc__.split("\n\n")[0])
     parser.add_argument("--variant", help="scores results/<variant>/<benchmark>/")
@@ -122,10 +151,15 @@ def main() -> None:
     parser.add_argument("--dataset-json", help="a pysot-style dataset file (instead of --variant/--benchmark)")
     parser.add_argument("--results", help="with --dataset-json: the result folder in pysot's layout")
     parser.add_argument("--out", help="with --dataset-json: the metrics JSON to write (a PNG beside it)")
+    parser.add_argument("--summary", action="store_true",
+                        help="print the table of repro.evaluate x repro.benchmarks from the metrics written so far")
     parser.add_argument("--eao-interval", default="VOT2018",
                         help="with --dataset-json on VOT: the challenge year or LOW-HIGH (default: %(default)s)")
     args = parser.parse_args()
     params = cli.params_from_args(args)
+    if args.summary:
+        print(summary(params))
+        return
     if args.dataset_json:
         if not (args.results and args.out):
             parser.error("--dataset-json needs --results and --out")

@@ -105,7 +105,7 @@ def make_sampler(params: Params, recipe: Recipe, masks: bool, variant: str, veri
     if masks and not any(s.has_masks for s in sources):
         raise cli.UserError(f"{variant} learns masks, but none of its datasets ({', '.join(recipe.datasets)}) has "
                             "curated masks (COCO has)")
-    return PairSampler(sources, train.seed, train.negative, train.semantic_negative, train.gray)
+    return PairSampler(sources, train.seed, recipe.negative, recipe.semantic_negative, train.gray)
 
 
 def make_optimizer(model, recipe: Recipe) -> torch.optim.SGD:

@@ -56,6 +56,15 @@ def test_overrides_are_typed_and_validated():
         load_params(REPO / "params.yaml", ["synth.seed"])
 
 
+def test_dvc_repro_lists_name_existing_variants_and_benchmarks():
+    with pytest.raises(ParamsError, match=r"repro.train: 'siamfc' is not a variant"):
+        load_params(REPO / "params.yaml", ["repro.train=[siamfc]", "repro.evaluate=[identity]"])
+    with pytest.raises(ParamsError, match=r"repro.evaluate: 'siammask_r50-untrained' is not identity or a variant"):
+        load_params(REPO / "params.yaml", ["repro.evaluate=[siammask_r50-untrained]"])
+    with pytest.raises(ParamsError, match=r"repro.benchmarks: 'otb100' is not in benchmarks"):
+        load_params(REPO / "params.yaml", ["repro.benchmarks=[otb100]"])
+
+
 def test_cli_reports_a_params_error_as_one_line():
     result = run_module("pipeline.synth", "--set", "synth.sed=1")
     assert result.returncode == 2

@@ -45,7 +45,7 @@ def sample(dataset, i):
 
 
 def test_samples_depend_on_the_index_only_not_on_workers_or_ranks(tiny_shards, tmp_path):
-    params = tiny_params(*train_args(tiny_shards, tmp_path), "train.negative=0.5", "train.gray=0.3")
+    params = tiny_params(*train_args(tiny_shards, tmp_path), "train_profiles.demo.siamfc.negative=0.5", "train.gray=0.3")
     recipe = params.recipe("siamfc_alexnet")
     sampler = train.make_sampler(params, recipe, False, "siamfc_alexnet")
     maker = build_model("siamfc_alexnet", width=0.25).target_maker(255)
@@ -72,7 +72,7 @@ def test_samples_depend_on_the_index_only_not_on_workers_or_ranks(tiny_shards, t
 
 
 def test_learning_rate_schedules_follow_the_papers():
-    base = dict(datasets={}, pairs_per_epoch=1, batch_size=1, freeze_backbone_epochs=0, backbone_lr=1.0,
+    base = dict(datasets={}, negative=0.0, semantic_negative=0.0, pairs_per_epoch=1, batch_size=1, freeze_backbone_epochs=0, backbone_lr=1.0,
                 momentum=0.9, weight_decay=0.0, grad_clip=0.0)
     siamfc = Recipe(**base, epochs=50, lr=1e-2, lr_end=1e-5, warmup_epochs=0, warmup_lr=0.0)
     rates = np.array([train.learning_rate(siamfc, e) for e in range(50)])
