@@ -111,6 +111,13 @@ class RunLog:
         if self.active:
             self._guard(lambda: self._client.set_terminated(self.run_id, status))
 
+    def __enter__(self) -> "RunLog":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        """The run ends FINISHED, or KILLED on Ctrl-C, or FAILED on any other error."""
+        self.finish("FINISHED" if kind is None else "KILLED" if issubclass(kind, KeyboardInterrupt) else "FAILED")
+
 
 def log_stage(params: MlflowParams, run_name: str, run_params: dict, metrics: dict,
               artifacts: list[Path]) -> str | None:

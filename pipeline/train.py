@@ -3,13 +3,15 @@
 One loop for every variant. Under `torchrun --nproc_per_node=K -m pipeline.train --variant V` it runs DDP
 (gloo on CPU, nccl on CUDA; several nodes through torchrun's rendezvous). Rank 0 shows progress, logs and
 writes runs/V/checkpoint.pt after every epoch (and checkpoint-eNNN.pt), train.json and steps.jsonl, and
-logs the same to MLflow when a tracking URI is set; every rank takes part in the collectives. The pairs come from pipeline.sampling, a function of (seed, epoch,
-index): rank r computes the indices (step * ranks + r) * batch + j, so the stream does not depend on the
-number of ranks or loader workers, and `--resume` continues at the last checkpoint with the same weights,
-optimizer state, learning rate and pairs as a run that was never interrupted.
+logs the same to MLflow when a tracking URI is set; every rank takes part in the collectives. The pairs
+come from pipeline.sampling, a function of (seed, epoch, index): rank r computes the indices
+(step * ranks + r) * batch + j, so the stream does not depend on the number of ranks or loader workers,
+and `--resume` continues at the last checkpoint with the same weights, optimizer state, learning rate and
+pairs as a run that was never interrupted.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -225,76 +227,77 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
             stale.unlink()
         save_checkpoint(folder / "checkpoint-e000.pt", model, epoch=0, step=0, params_hash=digest,
                         git_commit=commit)
-    for epoch in range(start_epoch, recipe.epochs):
-        lr = learning_rate(recipe, epoch)
-        frozen = epoch < recipe.freeze_backbone_epochs
-        optimizer.param_groups[0]["lr"] = 0.0 if frozen else lr * recipe.backbone_lr
-        optimizer.param_groups[1]["lr"] = lr
-        model.train()
-        if frozen:  # pysot keeps a frozen backbone's batch-norm statistics too
-            model.backbone.eval()
-        indices = rank_indices(recipe.pairs_per_epoch, recipe.batch_size, cluster.rank, cluster.ranks)
-        loader = DataLoader(PairDataset(sampler, train, target_maker, epoch, indices, config["head"] == "mask"),
-                            batch_size=recipe.batch_size, num_workers=train.loader_workers,
-                            worker_init_fn=_one_torch_thread, persistent_workers=False)
-        sums, count, started = {}, 0, time.perf_counter()
-        bar = tqdm(loader, desc=f"train {variant} epoch {epoch + 1}/{recipe.epochs}", unit="batch",
-                   disable=not cluster.main)
-        steps_log = []
-        for batch in bar:
-            template = to_input(batch.pop("template"), cluster.device)
-            search = to_input(batch.pop("search"), cluster.device)
-            targets = {k: v.to(cluster.device) for k, v in batch.items()}
-            with torch.autocast("cuda", enabled=amp):
-                losses = net(template, search, targets)
-            step += 1
-            if not cluster.all_finite(losses["total"]):
-                skipped += 1  # a non-finite loss: every rank skips the step
+    with mlflow_run or contextlib.nullcontext():  # other ranks log nothing
+        for epoch in range(start_epoch, recipe.epochs):
+            lr = learning_rate(recipe, epoch)
+            frozen = epoch < recipe.freeze_backbone_epochs
+            optimizer.param_groups[0]["lr"] = 0.0 if frozen else lr * recipe.backbone_lr
+            optimizer.param_groups[1]["lr"] = lr
+            model.train()
+            if frozen:  # pysot keeps a frozen backbone's batch-norm statistics too
+                model.backbone.eval()
+            indices = rank_indices(recipe.pairs_per_epoch, recipe.batch_size, cluster.rank, cluster.ranks)
+            loader = DataLoader(PairDataset(sampler, train, target_maker, epoch, indices, config["head"] == "mask"),
+                                batch_size=recipe.batch_size, num_workers=train.loader_workers,
+                                worker_init_fn=_one_torch_thread, persistent_workers=False)
+            sums, count, started = {}, 0, time.perf_counter()
+            bar = tqdm(loader, desc=f"train {variant} epoch {epoch + 1}/{recipe.epochs}", unit="batch",
+                       disable=not cluster.main)
+            steps_log = []
+            for batch in bar:
+                template = to_input(batch.pop("template"), cluster.device)
+                search = to_input(batch.pop("search"), cluster.device)
+                targets = {k: v.to(cluster.device) for k, v in batch.items()}
+                with torch.autocast("cuda", enabled=amp):
+                    losses = net(template, search, targets)
+                step += 1
+                if not cluster.all_finite(losses["total"]):
+                    skipped += 1  # a non-finite loss: every rank skips the step
+                    optimizer.zero_grad(set_to_none=True)
+                    continue
                 optimizer.zero_grad(set_to_none=True)
-                continue
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(losses["total"]).backward()
-            if recipe.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            values = {k: v.item() for k, v in losses.items()}
-            for k, v in values.items():
-                sums[k] = sums.get(k, 0.0) + v
-            count += 1
-            steps_log.append({"step": step, "epoch": epoch + 1, "lr": lr, **values})
-            bar.set_postfix(loss=f"{values['total']:.3f}")
-        seconds = time.perf_counter() - started
-        record = {"epoch": epoch + 1, "lr": lr, "backbone_frozen": frozen, "seconds": seconds,
-                  "samples_per_second": len(indices) * cluster.ranks / seconds,
-                  **{f"loss_{k}": v / max(count, 1) for k, v in sums.items()}}
-        history.append(record)
+                scaler.scale(losses["total"]).backward()
+                if recipe.grad_clip > 0:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                values = {k: v.item() for k, v in losses.items()}
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                count += 1
+                steps_log.append({"step": step, "epoch": epoch + 1, "lr": lr, **values})
+                bar.set_postfix(loss=f"{values['total']:.3f}")
+            seconds = time.perf_counter() - started
+            record = {"epoch": epoch + 1, "lr": lr, "backbone_frozen": frozen, "seconds": seconds,
+                      "samples_per_second": len(indices) * cluster.ranks / seconds,
+                      **{f"loss_{k}": v / max(count, 1) for k, v in sums.items()}}
+            history.append(record)
+            if cluster.main:
+                with open(folder / "steps.jsonl", "a") as log:
+                    log.writelines(json.dumps(s) + "\n" for s in steps_log)
+                epoch_file = folder / f"checkpoint-e{epoch + 1:03d}.pt"
+                save_checkpoint(epoch_file, model, epoch=epoch + 1, step=step, params_hash=digest,
+                                git_commit=commit, optimizer=optimizer,
+                                extra={"skipped_steps": skipped, "mlflow_run_id": mlflow_run.run_id})
+                _link_atomic(epoch_file, folder / "checkpoint.pt")
+                summary = {"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "epochs": history,
+                           "skipped_steps": skipped, "final_loss": record.get("loss_total"), "params_hash": digest,
+                           "mlflow_run_id": mlflow_run.run_id}
+                write_atomic(folder / "train.json", (json.dumps(summary, indent=1) + "\n").encode())
+                # Sent after the checkpoint: a run killed mid-epoch and resumed logs each step once.
+                mlflow_run.history([(s["step"], {k: v for k, v in s.items() if k not in ("step", "epoch")})
+                                    for s in steps_log])
+                mlflow_run.metrics({"epoch": epoch + 1, "epoch_seconds": seconds, "skipped_steps": skipped,
+                                    **{k: v for k, v in record.items() if k.startswith(("loss_", "samples_"))},
+                                    **system_metrics(cluster.device)}, step)
+                mlflow_run.artifact(epoch_file, "checkpoints")
+                loss = record.get("loss_total", float("nan"))
+                print(f"train: {variant} epoch {epoch + 1}/{recipe.epochs}: loss {loss:.4f}, lr {lr:.2e}, "
+                      f"{record['samples_per_second']:.1f} pairs/s on {cluster.ranks} rank(s)")
         if cluster.main:
-            with open(folder / "steps.jsonl", "a") as log:
-                log.writelines(json.dumps(s) + "\n" for s in steps_log)
-            epoch_file = folder / f"checkpoint-e{epoch + 1:03d}.pt"
-            save_checkpoint(epoch_file, model, epoch=epoch + 1, step=step, params_hash=digest,
-                            git_commit=commit, optimizer=optimizer,
-                            extra={"skipped_steps": skipped, "mlflow_run_id": mlflow_run.run_id})
-            _link_atomic(epoch_file, folder / "checkpoint.pt")
-            summary = {"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "epochs": history,
-                       "skipped_steps": skipped, "final_loss": record.get("loss_total"), "params_hash": digest,
-                       "mlflow_run_id": mlflow_run.run_id}
-            write_atomic(folder / "train.json", (json.dumps(summary, indent=1) + "\n").encode())
-            # Sent after the checkpoint: a run killed mid-epoch and resumed logs each step once.
-            mlflow_run.history([(s["step"], {k: v for k, v in s.items() if k not in ("step", "epoch")})
-                                for s in steps_log])
-            mlflow_run.metrics({"epoch": epoch + 1, "epoch_seconds": seconds, "skipped_steps": skipped,
-                                **{k: v for k, v in record.items() if k.startswith(("loss_", "samples_"))},
-                                **system_metrics(cluster.device)}, step)
-            mlflow_run.artifact(epoch_file, "checkpoints")
-            print(f"train: {variant} epoch {epoch + 1}/{recipe.epochs}: loss {record.get('loss_total', float('nan')):.4f}, "
-                  f"lr {lr:.2e}, {record['samples_per_second']:.1f} pairs/s on {cluster.ranks} rank(s)")
-    if cluster.main:
-        for path in (folder / "checkpoint.pt", folder / "train.json", folder / "steps.jsonl"):
-            mlflow_run.artifact(path, "model" if path.suffix == ".pt" else None)
-        mlflow_run.finish()
+            for path in (folder / "checkpoint.pt", folder / "train.json", folder / "steps.jsonl"):
+                mlflow_run.artifact(path, "model" if path.suffix == ".pt" else None)
     return {"variant": variant, "epochs": history, "skipped_steps": skipped}
 
 

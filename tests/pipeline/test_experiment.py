@@ -9,6 +9,7 @@ from mlflow.tracking import MlflowClient
 
 from models.checkpoint import load_checkpoint
 from pipeline import curate, train
+from pipeline.experiment import RunLog
 from pipeline.params import MlflowParams
 from tests.conftest import dataset_specs, tiny_params
 from tests.pipeline.test_train import train_args
@@ -76,3 +77,17 @@ def test_an_unreachable_tracking_server_is_said_once_and_training_completes(tiny
     folder = tmp_path / "runs/siamfc_alexnet"
     assert len((folder / "steps.jsonl").read_text().splitlines()) == 16 and (folder / "checkpoint-e002.pt").exists()
     assert json.loads((folder / "train.json").read_text())["mlflow_run_id"] is None
+
+
+def test_a_stage_that_fails_leaves_its_run_failed_and_ctrl_c_killed(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    for error, status in ((ValueError, "FAILED"), (KeyboardInterrupt, "KILLED")):
+        try:
+            with RunLog(MlflowParams(uri, "siamflow"), f"stage-{status}", {"a": {"b": 1}}) as run:
+                run.metrics({"loss": 0.5}, step=3)
+                raise error
+        except error:
+            pass
+        logged = MlflowClient(uri).get_run(run.run_id)
+        assert logged.info.status == status and logged.data.params == {"a.b": "1"}
+        assert logged.data.metrics == {"loss": 0.5}
