@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from models.variants import build_model  # noqa: E402
 from pipeline import train  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
@@ -39,7 +40,7 @@ def main():
     recipe = params.recipe(args.variant)
     masks = params.variants[args.variant]["head"] == "mask"
     sampler = train.make_sampler(params, recipe, masks, args.variant)
-    target_maker = train.build_model(args.variant, **params.variants[args.variant]).target_maker(
+    target_maker = build_model(args.variant, **params.variants[args.variant]).target_maker(
         params.train.search_size)
     indices = train.rank_indices(args.pairs, 1, 0, 1)
     dataset = train.PairDataset(sampler, params.train, target_maker, 0, indices, masks)

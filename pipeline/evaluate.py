@@ -21,15 +21,7 @@ from pipeline import cli
 from pipeline.benchmarks import protocols
 from pipeline.benchmarks.datasets import LOADERS, BenchmarkError, Sequence
 from pipeline.files import write_atomic
-from pipeline.params import BenchmarkSpec, EvaluateParams, Params
-
-IDENTITY = "identity"
-UNTRAINED = "-untrained"  # <variant>-untrained: the variant's initial weights, runs/<variant>/checkpoint-e000.pt
-
-
-def base_variant(variant: str) -> str:
-    return variant.removesuffix(UNTRAINED)
-
+from pipeline.params import IDENTITY, UNTRAINED, BenchmarkSpec, EvaluateParams, Params, base_variant
 
 def default_checkpoint(runs: str, variant: str) -> Path:
     name = "checkpoint-e000.pt" if variant.endswith(UNTRAINED) else "checkpoint.pt"

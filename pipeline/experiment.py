@@ -65,8 +65,8 @@ class RunLog:
         client = MlflowClient(self.uri)
         if run_id:
             try:
-                self.run_id = client.get_run(run_id).info.run_id
                 client.update_run(run_id, status="RUNNING")
+                self.run_id = run_id
             except MlflowException:
                 run_id = None
         if not run_id:

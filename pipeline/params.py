@@ -179,6 +179,14 @@ class MlflowParams:
     experiment: str
 
 
+IDENTITY = "identity"      # the tracker without a network: every frame keeps the first box
+UNTRAINED = "-untrained"  # <variant>-untrained: the variant's initial weights, runs/<variant>/checkpoint-e000.pt
+
+
+def base_variant(tracker: str) -> str:
+    return tracker.removesuffix(UNTRAINED)
+
+
 @dataclass(frozen=True)
 class ReproParams:
     """What `dvc repro` trains, evaluates and scores: the lists that dvc.yaml's foreach and matrix read."""
@@ -251,8 +259,8 @@ def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str
 def _check_repro(repro: ReproParams, params: Params, path: Path) -> None:
     """dvc repro's lists name variants it trains, trackers it can evaluate and benchmarks that exist."""
     unknown = [f"repro.train: {v!r} is not a variant" for v in repro.train if v not in params.variants]
-    unknown += [f"repro.evaluate: {v!r} is not identity or a variant of repro.train (or one with -untrained)"
-                for v in repro.evaluate if v != "identity" and v.removesuffix("-untrained") not in repro.train]
+    unknown += [f"repro.evaluate: {v!r} is not {IDENTITY} or a variant of repro.train (or one with {UNTRAINED})"
+                for v in repro.evaluate if v != IDENTITY and base_variant(v) not in repro.train]
     unknown += [f"repro.benchmarks: {b!r} is not in benchmarks" for b in repro.benchmarks if b not in params.benchmarks]
     if unknown:
         raise ParamsError(f"{path}: {'; '.join(unknown)}")
