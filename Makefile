@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export RAY_USAGE_STATS_ENABLED := 0
 STAMP := $(VENV)/.requirements.lock.sha256
 
-.PHONY: setup repro test bench simd lock clean-venv
+.PHONY: setup repro test ablation mlflow-ui mlflow-server bench simd lock clean-venv
 
 setup:
 	@set -eo pipefail; \
@@ -29,6 +29,23 @@ repro: setup
 	python -m pipeline.index --summary
 	python -m pipeline.curate --summary
 	python -m pipeline.score --summary
+
+# The ablation grids of params.yaml (ablation:), cells in parallel; a failed cell does not stop the others
+# and a rerun redoes only what did not finish. Reports: reports/ablation_fraction.md, ablation_layers.md.
+ablation: setup
+	snakemake --cores all --keep-going --rerun-incomplete ablation
+
+# The MLflow store of this checkout (mlflow.db, artifacts in mlruns/), or MLFLOW_TRACKING_URI's server.
+MLFLOW_HOST ?= 127.0.0.1
+MLFLOW_PORT ?= 5000
+mlflow-ui: setup
+	mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --host $(MLFLOW_HOST) --port $(MLFLOW_PORT)
+
+# A tracking server for the team on this store: stages log to it with MLFLOW_TRACKING_URI=http://HOST:PORT.
+# It binds to 127.0.0.1 unless MLFLOW_HOST says otherwise (0.0.0.0 exposes it to the network).
+mlflow-server: setup
+	mlflow server --backend-store-uri sqlite:///$(abspath mlflow.db) --artifacts-destination $(abspath mlruns) \
+		--host $(MLFLOW_HOST) --port $(MLFLOW_PORT)
 
 test: setup
 	python -m pytest

@@ -6,6 +6,7 @@ import sys
 import typing
 
 from models import ModelError
+from pipeline import experiment
 from pipeline.params import Params, ParamsError, load_params
 
 
@@ -18,10 +19,19 @@ def stage_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--params", default="params.yaml", help="parameter file (default: %(default)s)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override one parameter; repeatable, e.g. --set synth.seed=3")
+    parser.add_argument("--tag", dest="tags", action="append", default=[], metavar="KEY=VALUE",
+                        help="add a tag to the stage's MLflow run; repeatable (Snakemake tags grid cells)")
+    parser.add_argument("--parent", metavar="SWEEP_FILE",
+                        help="make the MLflow run a child of the sweep run that this file names")
     return parser
 
 
 def params_from_args(args: argparse.Namespace) -> Params:
+    """The params with the --set overrides; --tag and --parent go to the stage's MLflow run."""
+    try:
+        experiment.add_command_tags(args.tags, args.parent)
+    except ValueError as err:
+        raise UserError(str(err)) from None
     return load_params(args.params, args.overrides)
 
 

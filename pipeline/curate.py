@@ -441,7 +441,7 @@ def run(name: str, spec: DatasetSpec, index_params: IndexParams, params: CurateP
     _report(stats, ordered, len(jobs) - len(todo), seconds)
     if mlflow_params is not None:
         experiment.log_stage(mlflow_params, f"curate-{name}", {"dataset": name, **vars(params)}, stats,
-                             [metrics / f"{name}.json", metrics / f"{name}.png"])
+                             [metrics / f"{name}.json", metrics / f"{name}.png", out / MANIFEST], {"dataset": name})
     return stats
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models.trackers import tracker_kind
-from pipeline import cli
+from pipeline import cli, experiment
 from pipeline.benchmarks import protocols
 from pipeline.benchmarks.datasets import LOADERS, BenchmarkError, Sequence
 from pipeline.files import write_atomic
@@ -56,6 +56,10 @@ def _load_model(variant: str, checkpoint: str | None, device: str):
     return model
 
 
+def _kind(params: Params, variant: str) -> str:
+    return tracker_kind(None if variant == IDENTITY else params.variants[base_variant(variant)]["head"])
+
+
 def evaluate_sequence(job: dict) -> dict:
     """Track one sequence (in a Ray worker or in this process) and write its result files."""
     import torch
@@ -87,7 +91,7 @@ def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = N
             raise cli.UserError(f"{checkpoint}: no checkpoint for {variant} (train it, or pass --checkpoint)")
     sequences = load_benchmark(benchmark, spec)
     folder = Path(settings.results) / variant / benchmark
-    kind = tracker_kind(None if variant == IDENTITY else params.variants[base_variant(variant)]["head"])
+    kind = _kind(params, variant)
     jobs = [{"variant": variant, "checkpoint": checkpoint, "device": settings.device, "sequence": s,
              "folder": str(folder), "protocol": spec.protocol, "vot_skip": settings.vot_skip,
              "vot_repetitions": settings.vot_repetitions,
@@ -153,7 +157,14 @@ def main() -> None:
                             f"{', '.join(params.benchmarks)})")
     if args.variant != IDENTITY and base_variant(args.variant) not in params.variants:
         raise cli.UserError(f"unknown variant {args.variant!r} ({IDENTITY}, {', '.join(params.variants)})")
-    run(args.variant, args.benchmark, params, args.checkpoint)
+    speed = run(args.variant, args.benchmark, params, args.checkpoint)
+    folder = Path(params.evaluate.results) / args.variant / args.benchmark
+    experiment.log_stage(params.mlflow, f"evaluate-{args.variant}-{args.benchmark}",
+                         {"tracker": args.variant, "benchmark": args.benchmark, "checkpoint": speed["checkpoint"],
+                          "evaluate": vars(params.evaluate), "settings": tracker_settings(
+                              params, args.benchmark, _kind(params, args.variant))},
+                         {"fps": speed["fps"], "frames": speed["frames"]}, [folder],
+                         {"tracker": args.variant, "benchmark": args.benchmark})
 
 
 if __name__ == "__main__":

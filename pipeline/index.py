@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from pipeline import cli
+from pipeline import cli, experiment
 from pipeline.files import write_atomic
 from pipeline.params import DatasetSpec, IndexParams
 from pipeline.sources import Annotation, Skip, adapters
@@ -238,7 +238,11 @@ def main() -> None:
     if args.summary:
         print(summary_table(params.index.metrics))
     else:
-        run(args.dataset, params.datasets[args.dataset], params.index)
+        stats = run(args.dataset, params.datasets[args.dataset], params.index)
+        experiment.log_stage(params.mlflow, f"index-{args.dataset}", {"dataset": args.dataset,
+                             **vars(params.datasets[args.dataset]), **vars(params.index)}, stats,
+                             [Path(params.index.metrics) / f"{args.dataset}.json",
+                              Path(params.index.out) / f"{args.dataset}.skipped.tsv"], {"dataset": args.dataset})
 
 
 if __name__ == "__main__":

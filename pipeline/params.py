@@ -196,6 +196,39 @@ class ReproParams:
 
 
 @dataclass(frozen=True)
+class ReportParams:
+    """python -m pipeline.report: Markdown tables and plots from the MLflow store."""
+    out: str
+
+
+@dataclass(frozen=True)
+class FractionGrid:
+    """SiamFC Table 3: one cell per share of the training videos (nested subsets)."""
+    variant: str
+    fractions: list[float]
+
+
+@dataclass(frozen=True)
+class LayersGrid:
+    """SiamRPN++ Table 1: one cell per backbone layer set x correlation x finetuning."""
+    variant: str
+    layers: list[list[int]]
+    corr: list[str]
+    finetune: list[bool]
+
+
+@dataclass(frozen=True)
+class AblationParams:
+    """The Snakemake grids (pipeline/grids.py expands them into cells; make ablation runs them)."""
+    out: str
+    otb: str                 # the benchmark of the AUC column
+    vot: str                 # the benchmark of the accuracy, failures and EAO columns
+    set: list[str]           # overrides for every cell, as --set takes them
+    fraction: FractionGrid
+    layers: LayersGrid
+
+
+@dataclass(frozen=True)
 class Params:
     synth: SynthParams
     datasets: dict[str, DatasetSpec]
@@ -209,6 +242,8 @@ class Params:
     train: TrainParams
     train_profiles: dict[str, TrainProfile]
     repro: ReproParams
+    ablation: AblationParams
+    report: ReportParams
     # Every registered variant's full model config: the registry's defaults, then params.yaml's deltas, then
     # the active training profile's deltas, then --set overrides (models/variants.py checks them).
     variants: dict[str, dict]
@@ -262,6 +297,10 @@ def _check_repro(repro: ReproParams, params: Params, path: Path) -> None:
     unknown += [f"repro.evaluate: {v!r} is not {IDENTITY} or a variant of repro.train (or one with {UNTRAINED})"
                 for v in repro.evaluate if v != IDENTITY and base_variant(v) not in repro.train]
     unknown += [f"repro.benchmarks: {b!r} is not in benchmarks" for b in repro.benchmarks if b not in params.benchmarks]
+    # A benchmark copy must be there before anything runs; synth writes the synthetic ones.
+    unknown += [f"benchmarks.{b}.root: {params.benchmarks[b].root} is not a folder" for b in repro.benchmarks
+                if b in params.benchmarks and not Path(params.benchmarks[b].root).is_dir()
+                and not Path(params.benchmarks[b].root).is_relative_to(params.synth.out)]
     if unknown:
         raise ParamsError(f"{path}: {'; '.join(unknown)}")
 

@@ -52,6 +52,7 @@ class Source:
     tracks: np.ndarray
     by_category: dict[int, np.ndarray]
     has_masks: bool
+    videos: int  # at the fraction
 
 
 def open_source(name: str, directory: str | Path, weight: float, frame_range: int, fraction: float,
@@ -82,7 +83,7 @@ def open_source(name: str, directory: str | Path, weight: float, frame_range: in
     by_category = {int(c): tracks[categories == c] for c in np.unique(categories)}
     first = shards.frames(int(tracks[0]))[0]
     return Source(name, shards, weight, frame_range, tracks, by_category,
-                  bool(shards.meta(int(tracks[0]), first).get("mask")))
+                  bool(shards.meta(int(tracks[0]), first).get("mask")), len(subset.videos))
 
 
 class PairSampler:

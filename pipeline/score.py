@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline import cli
+from pipeline import cli, experiment
 from pipeline.benchmarks import metrics as M
 from pipeline.benchmarks import protocols
 from pipeline.benchmarks.datasets import BenchmarkError, Sequence, load_dataset_json
@@ -183,6 +183,13 @@ def main() -> None:
         raise cli.UserError(str(err)) from None
     out = Path(params.score.out) / args.variant / f"{args.benchmark}.json"
     write(result, out, f"{args.variant} on {args.benchmark}")
+    speed = folder / "speed.json"
+    fps = json.loads(speed.read_text())["fps"] if speed.exists() else None
+    experiment.log_stage(params.mlflow, f"score-{args.variant}-{args.benchmark}",
+                         {"tracker": args.variant, "benchmark": args.benchmark, "score": vars(params.score),
+                          "benchmark_spec": vars(spec)}, {**result["overall"], "fps": fps},
+                         [out, out.with_suffix(".png")],
+                         {"tracker": args.variant, "benchmark": args.benchmark, "protocol": spec.protocol})
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from pipeline import cli
+from pipeline import cli, experiment
 from pipeline.params import SynthParams
 
 
@@ -569,9 +569,11 @@ def main() -> None:
                                                 "YouTube-BB and the benchmark sets), deterministic from synth.seed.")
     parser.add_argument("--out", help="output folder (default: synth.out in params)")
     args = parser.parse_args()
-    p = cli.params_from_args(args).synth
+    params = cli.params_from_args(args)
+    p = params.synth
     out = run(p, args.out)
     print(f"synth: wrote {out} (seed {p.seed})")
+    experiment.log_stage(params.mlflow, "synth", vars(p), {}, [])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -118,14 +117,6 @@ def make_optimizer(model, recipe: Recipe) -> torch.optim.SGD:
                            weight_decay=recipe.weight_decay)
 
 
-def git_commit() -> str:
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-    except OSError:
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
 def run_hash(params: Params, variant: str) -> str:
     """What determines the weights: the model config, the recipe, the sampling and augmentation settings
     (not where files go or how many loader workers read them) and the curated data (its manifests)."""
@@ -184,7 +175,7 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
     train, folder = params.train, Path(params.train.runs) / variant
     config = params.variants[variant]
     sampler = make_sampler(params, recipe, config["head"] == "mask", variant, verify=cluster.main)
-    digest, latest, commit = run_hash(params, variant), last_checkpoint(folder), git_commit()
+    digest, latest, commit = run_hash(params, variant), last_checkpoint(folder), experiment.git_state()[0]
     checkpoint = None
     if resume and latest is not None:
         try:
@@ -211,13 +202,14 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
     target_maker = model.target_maker(train.search_size)
     history = _read_history(folder / "train.json", start_epoch) if resume else []
     mlflow_run = None
+    data = {s.name: {"videos": s.videos, "objects": len(s.tracks)} for s in sampler.sources}  # at train.fraction
     if cluster.main:
         mlflow_run = experiment.RunLog(
             params.mlflow, f"train-{variant}",
             {"variant": variant, "model": config, "recipe": dataclasses.asdict(recipe),
-             "train": dataclasses.asdict(train)},
-            tags={"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "params_hash": digest,
-                  "git_commit": commit}, run_id=extra.get("mlflow_run_id"))  # a resumed run continues its own
+             "train": dataclasses.asdict(train), "data": data},
+            tags={"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "params_hash": digest},
+            run_id=extra.get("mlflow_run_id"))  # a resumed run continues its own
         _truncate_steps(folder / "steps.jsonl", step)
         psutil.cpu_percent()  # the first epoch's CPU use counts from here
         if start_epoch:
@@ -281,7 +273,7 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
                                 git_commit=commit, optimizer=optimizer,
                                 extra={"skipped_steps": skipped, "mlflow_run_id": mlflow_run.run_id})
                 _link_atomic(epoch_file, folder / "checkpoint.pt")
-                summary = {"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "epochs": history,
+                summary = {"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "data": data, "epochs": history,
                            "skipped_steps": skipped, "final_loss": record.get("loss_total"), "params_hash": digest,
                            "mlflow_run_id": mlflow_run.run_id}
                 write_atomic(folder / "train.json", (json.dumps(summary, indent=1) + "\n").encode())

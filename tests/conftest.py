@@ -15,6 +15,8 @@ from pipeline.params import IndexParams, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# The stages would log to mlflow.db at the checkout's root; tests that check logging name their own store.
+os.environ["MLFLOW_TRACKING_URI"] = "off"
 
 # Small enough to write in a few seconds, large enough to contain every effect the world renders.
 TINY_WORLD = ["synth.vid_train_videos=8", "synth.vid_val_videos=2", "synth.vid_frames=6", "synth.det_images=12",

@@ -17,7 +17,7 @@ from tests.conftest import REPO
 
 
 def make(target, cwd, venv):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS")) and k != "MLFLOW_TRACKING_URI"}
     return subprocess.run(["make", target, f"VENV={venv}"], cwd=cwd, capture_output=True, text=True, env=env)
 
 

@@ -1,19 +1,160 @@
-"""Snakemake plans the same stages that dvc.yaml runs (a dry run; real runs come with the grids)."""
+"""Snakemake and DVC run the same stage commands; the grids run for real under Snakemake (a 2-cell grid with
+a failed cell that a rerun mends), a bad grid stops before anything runs, and `snakemake --lint` is clean."""
+import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.conftest import REPO
+import psutil
+
+import yaml
+from mlflow.tracking import MlflowClient
+
+from pipeline import grids
+from tests.conftest import REPO, dataset_specs
+from tests.pipeline.test_train import FAST
+
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+STAGES = {"synth", "index", "curate", "train", "evaluate", "score", "report"}
 
 
-def test_snakemake_dry_run_plans_synth_and_one_index_per_dataset(tmp_path):
-    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
-    snakemake = Path(sys.executable).with_name("snakemake")
-    result = subprocess.run([str(snakemake), "-n", "--cores", "1", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path)],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert result.returncode == 0, result.stderr
-    jobs = dict(re.findall(r"^(synth|index|curate|all)\s+(\d+)$", result.stdout + result.stderr, re.M))
-    assert jobs == {"synth": "1", "index": "4", "curate": "4", "all": "1"}
+def snakemake(*args, workdir=REPO):
+    return subprocess.run([str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(workdir), *args],
+                          env=ENV, capture_output=True, text=True)
+
+
+def planned(output: str) -> dict[str, list[str]]:
+    """rule -> the shell commands of a `snakemake -n -p` plan, without their log redirection."""
+    found = {}
+    for rule, command in re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?Shell command: (.*)$", output, re.M):
+        if command != "None":  # a target rule without a command
+            found.setdefault(rule, []).append(command.split(" > logs/")[0])
+    return found
+
+
+def test_snakefile_and_dvc_yaml_run_the_same_command_for_every_stage():
+    dvc = subprocess.run([str(BIN / "dvc"), "repro", "--dry", "--force"], cwd=REPO, env=ENV, capture_output=True,
+                         text=True)
+    assert dvc.returncode == 0, dvc.stderr
+    stages = {}
+    for stage, command in re.findall(r"^Running stage '([^'@]+)[^']*':\n> (.*)$", dvc.stdout, re.M):
+        stages.setdefault(stage, []).append(command)
+    plan = snakemake("-n", "-p", "--forceall", "all")
+    assert plan.returncode == 0, plan.stderr
+    rules = planned(plan.stdout)
+    assert set(stages) == STAGES and len(stages["evaluate"]) == 10
+    assert {k: sorted(v) for k, v in rules.items()} == {k: sorted(v) for k, v in stages.items()}
+
+
+def test_grid_cells_run_the_stage_commands_with_their_overrides_tags_and_sweep():
+    templates = {name: stage.get("cmd") or stage["do"]["cmd"]
+                 for name, stage in yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"].items()}
+    plan = snakemake("-n", "-p", "--forceall", "ablation")
+    assert plan.returncode == 0, plan.stderr
+    rules, cells = planned(plan.stdout), grids.cells(REPO / "params.yaml")
+    assert len(cells) == 6 + 7  # the fraction grid in full; the layer sets with DW correlation and finetuning
+    assert {r: len(c) for r, c in rules.items() if r.startswith("cell_")} == {
+        "cell_train": len(cells), "cell_evaluate": 2 * len(cells), "cell_score": 2 * len(cells)}
+    for rule in ("train", "evaluate", "score"):
+        stage = re.sub(r"\\\$\\\{[^}]*\\\}", r"\\S+", re.escape(templates[rule]))
+        for command in rules[f"cell_{rule}"]:
+            assert re.fullmatch(rf"{stage}( --(set|tag) '[^']+'| --parent \S+)+", command), command
+    assert any("--set 'train.fraction=0.02'" in c and "--tag 'cell=2pct'" in c for c in rules["cell_train"])
+    assert any("layers=[3,5]'" in c and "--tag 'corr=dw'" in c for c in rules["cell_train"])
+
+
+def test_snakemake_lint_is_clean():
+    lint = snakemake("--lint")
+    assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+
+
+def write_params(folder: Path, change) -> None:
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    change(raw)
+    (folder / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def test_a_bad_grid_stops_snakemake_before_anything_runs_with_one_line(tmp_path):
+    cases = [(lambda raw: raw["ablation"]["fraction"].update(fractions=[]), "ablation.fraction has no cell"),
+             (lambda raw: raw["ablation"]["layers"].update(variant="siamrpnpp_r51"), "'siamrpnpp_r51' is not a variant"),
+             (lambda raw: raw["ablation"]["layers"].update(layers=[[2, 3]]), "layers must be a non-empty subset"),
+             (lambda raw: raw["benchmarks"]["synth-otb"].update(root="/no/such/otb"),
+              "benchmarks.synth-otb.root: /no/such/otb is not a folder")]
+    for change, message in cases:
+        write_params(tmp_path, change)
+        plan = snakemake("-n", "ablation", workdir=tmp_path)
+        assert plan.returncode != 0
+        lines = [line for line in plan.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("snakemake: error:") and message in lines[0], plan.stderr
+        assert not (tmp_path / "ablation").exists()
+
+
+def test_a_two_cell_grid_runs_in_parallel_and_a_rerun_redoes_only_the_failed_cell(tiny_world, tiny_index,
+                                                                                     tiny_shards, tmp_path):
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+
+    def tiny_grid(raw, fractions):
+        raw["synth"]["out"] = str(tiny_world)
+        raw["datasets"] = {"vid": vars(dataset_specs(tiny_world)["vid"])}
+        raw["index"] = {"out": tiny_index.out, "metrics": tiny_index.metrics}
+        raw["curate"].update(out=str(tiny_shards), metrics=str(tiny_shards.parent / "metrics"))
+        for name in ("synth-otb", "synth-vot"):
+            raw["benchmarks"][name]["root"] = str(tiny_world / "benchmarks" / name)
+        raw["benchmarks"]["synth-vot"]["eao_interval"] = "5-25"  # the tiny sequences have 30 frames
+        raw["mlflow"]["tracking_uri"] = store
+        raw["ablation"]["set"] = [*FAST, "train_profiles.demo.siamfc.epochs=1", "evaluate.backend=serial",
+                                  "evaluate.vot_repetitions=1"]
+        raw["ablation"]["fraction"]["fractions"] = fractions
+
+    write_params(tmp_path, lambda raw: tiny_grid(raw, [0.5, 1.0]))
+    # The first run loses the 50 % cell's training to a SIGKILL (as the OOM killer would); the other goes on.
+    command = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "2",
+               "--keep-going", "reports/ablation_fraction.md"]
+    first = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    killed = False
+    while first.poll() is None and not killed:
+        for process in psutil.Process(first.pid).children(recursive=True):
+            try:
+                if "pipeline.train" in process.cmdline() and "train.fraction=0.5" in process.cmdline():
+                    process.kill()
+                    killed = True
+            except psutil.Error:
+                pass
+        time.sleep(0.05)
+    output = first.communicate()[0]
+    assert killed and first.returncode != 0, output[-3000:]
+    assert (tmp_path / "ablation/fraction/100pct/metrics/siamfc_alexnet/synth-vot.json").exists(), output[-3000:]
+    assert not (tmp_path / "reports/ablation_fraction.md").exists()
+
+    second = snakemake("--cores", "2", "--keep-going", "reports/ablation_fraction.md", workdir=tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    done = re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    wildcards: (.*)$", second.stderr + second.stdout, re.M)
+    assert sorted(done) == sorted([("cell_train", "grid=fraction, cell=50pct, variant=siamfc_alexnet")]
+                                  + [("cell_evaluate", f"grid=fraction, cell=50pct, tracker=siamfc_alexnet, "
+                                      f"benchmark={b}") for b in ("synth-otb", "synth-vot")]
+                                  + [("cell_score", f"grid=fraction, cell=50pct, tracker=siamfc_alexnet, "
+                                      f"benchmark={b}") for b in ("synth-otb", "synth-vot")]
+                                  + [("ablation_report", "table=fraction")]), done
+
+    report = (tmp_path / "reports/ablation_fraction.md").read_text()
+    rows = [line for line in report.splitlines() if re.match(r"\| (50|100) \|", line)]
+    assert len(rows) == 2 and "-" not in [c.strip() for row in rows for c in row.split("|")[1:-1]], report
+    videos = {row.split("|")[1].strip(): int(row.split("|")[2]) for row in rows}
+    assert videos == {"50": 4, "100": 8}  # the tiny world's 8 VID training videos
+    assert (tmp_path / "reports/ablation_fraction.png").stat().st_size > 0
+
+    client = MlflowClient(store)
+    runs = client.search_runs([client.get_experiment_by_name("siamflow").experiment_id], max_results=1000)
+    sweep = json.loads((tmp_path / "ablation/fraction/sweep.json").read_text())
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == sweep["run_id"]]
+    assert sorted((r.data.tags["stage"], r.data.tags["cell"]) for r in children if r.info.status == "FINISHED") \
+        == sorted((stage, cell) for cell in ("50pct", "100pct") for stage in ("train", "evaluate", "evaluate",
+                                                                              "score", "score"))
+    assert client.get_run(sweep["run_id"]).info.status == "FINISHED"
+    assert [a.path for a in client.list_artifacts(sweep["run_id"], "report")] == [
+        "report/ablation_fraction.md", "report/ablation_fraction.png"]
+    assert len({r.data.tags["pipeline_id"] for r in children}) == 2  # one per snakemake invocation

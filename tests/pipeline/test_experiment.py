@@ -8,7 +8,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from models.checkpoint import load_checkpoint
-from pipeline import curate, train
+from pipeline import curate, experiment, train
 from pipeline.experiment import RunLog
 from pipeline.params import MlflowParams
 from tests.conftest import dataset_specs, tiny_params
@@ -26,15 +26,34 @@ def test_curate_logs_its_stats_and_preview_to_mlflow(tiny_world, tiny_index, tmp
     assert run.data.metrics["crops"] == stats["crops"] > 0
     assert run.data.metrics["skipped.image_missing"] == 0
     assert run.data.params["search_size"] == "511" and run.data.params["dataset"] == "det"
-    assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == ["det.json", "det.png"]
+    assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == ["det.json", "det.png", "manifest.json"]
+    assert run.data.tags["stage"] == "curate" and run.data.tags["dataset"] == "det"
+    assert len(run.data.tags["git_commit"]) == 40 and run.data.tags["git_dirty"] in ("true", "false")
 
 
-def test_without_a_tracking_uri_mlflow_is_not_even_imported(tiny_world, tiny_index, tmp_path, monkeypatch):
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+def test_with_logging_off_mlflow_is_not_even_imported(tiny_world, tiny_index, tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "mlflow")
     params = tiny_params(f"curate.out={tmp_path}/shards", f"curate.metrics={tmp_path}/metrics", "curate.backend=serial")
-    curate.run("det", dataset_specs(tiny_world)["det"], tiny_index, params.curate, MlflowParams("", "siamflow"))
+    curate.run("det", dataset_specs(tiny_world)["det"], tiny_index, params.curate, MlflowParams("off", "siamflow"))
     assert "mlflow" not in sys.modules
+
+
+def test_the_default_store_is_sqlite_at_dvc_root_with_artifacts_beside_it(tmp_path, monkeypatch):
+    """A queued `dvc exp run` works in a temporary copy: DVC_ROOT names the repository the store belongs to."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    monkeypatch.setenv("DVC_EXP_NAME", "sunny-jays")
+    monkeypatch.setenv("DVC_EXP_BASELINE_REV", "f" * 40)
+    monkeypatch.chdir(tmp_path.parent)
+    params = MlflowParams("", "siamflow")
+    assert experiment.tracking_uri(params) == f"sqlite:///{tmp_path}/mlflow.db"
+    (tmp_path / "note.txt").write_text("x")
+    run_id = experiment.log_stage(params, "synth", {"seed": 3}, {"videos": 2}, [tmp_path / "note.txt"])
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    run = client.get_run(run_id)
+    assert run.data.tags["dvc_exp_name"] == "sunny-jays" and run.data.tags["dvc_exp_baseline_rev"] == "f" * 40
+    assert run.data.tags["params_hash"] == experiment.params_hash({"seed": 3}) and run.data.metrics["videos"] == 2
+    assert list((tmp_path / "mlruns").rglob("note.txt"))
 
 
 def test_a_short_training_logs_params_step_metrics_and_checkpoints(tiny_shards, tmp_path):

@@ -1,19 +1,19 @@
-# Data stages: the synthetic world and one index per training dataset.
-
-
-def dataset_input(wildcards):
-    """The dataset's root, or the synthetic world's folder when the root lies inside it."""
-    root = config["datasets"][wildcards.dataset]["root"]
-    synth_out = config["synth"]["out"]
-    return synth_out if root == synth_out or root.startswith(synth_out + "/") else root
+# Data stages: the synthetic world, and one index and one set of shards per training dataset.
 
 
 rule synth:
     output:
         directory(config["synth"]["out"]),
+    log:
+        "logs/synth.log",
+    conda:
+        "../envs/siamflow.yaml"
     threads: config["synth"]["workers"]
+    resources:
+        cpus=config["synth"]["workers"],
+        gpu=0,
     shell:
-        "python -m pipeline.synth"
+        SYNTH + LOG
 
 
 rule index:
@@ -26,8 +26,15 @@ rule index:
         f"{config['index']['out']}/{{dataset}}.images.txt",
         f"{config['index']['out']}/{{dataset}}.skipped.tsv",
         f"{config['index']['metrics']}/{{dataset}}.json",
+    log:
+        "logs/index/{dataset}.log",
+    conda:
+        "../envs/siamflow.yaml"
+    resources:
+        cpus=1,
+        gpu=0,
     shell:
-        "python -m pipeline.index --dataset {wildcards.dataset}"
+        INDEX + LOG
 
 
 rule curate:
@@ -38,6 +45,13 @@ rule curate:
         directory(f"{config['curate']['out']}/{{dataset}}"),
         f"{config['curate']['metrics']}/{{dataset}}.json",
         f"{config['curate']['metrics']}/{{dataset}}.png",
+    log:
+        "logs/curate/{dataset}.log",
+    conda:
+        "../envs/siamflow.yaml"
     threads: config["curate"]["workers"]
+    resources:
+        cpus=config["curate"]["workers"],
+        gpu=0,
     shell:
-        "python -m pipeline.curate --dataset {wildcards.dataset}"
+        CURATE + LOG

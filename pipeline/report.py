@@ -1,0 +1,178 @@
+"""python -m pipeline.report [--table results|fraction|layers]: Markdown reports from the MLflow store.
+
+- reports/results.md: every tracker of repro.evaluate on every benchmark of repro.benchmarks (the main
+  metrics and the tracker's speed), from the newest score run of each pair outside the ablation grids and
+  of the same DVC experiment as this command (none in the workspace);
+- reports/ablation_fraction.md (+ .png, AUC against the share of videos): SiamFC Table 3's columns;
+- reports/ablation_layers.md: SiamRPN++ Table 1's columns;
+one row per cell of the grid as params.yaml defines it now, from the cell's newest train and score runs
+('-' where a cell has not finished). The report is logged as a run of its own, and an ablation report ends
+its sweep run. The runs of this DVC pipeline get their dvc.lock entry hash as a tag.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pipeline import cli, experiment, grids
+from pipeline.files import write_atomic
+from pipeline.params import Params, load_params
+from pipeline.score import MAIN_METRICS
+
+TABLES = ("results", "fraction", "layers")
+
+
+def _newest(runs: list[dict], **tags: str) -> dict | None:
+    """The newest run (runs come newest first) whose tags include `tags`."""
+    return next((r for r in runs if all(r["tags"].get(k) == v for k, v in tags.items())), None)
+
+
+def _value(run: dict | None, metric: str, digits: int = 3) -> str:
+    if run is None or metric not in run["metrics"]:
+        return "-"
+    value = run["metrics"][metric]
+    return f"{value:.{digits}f}" if value == value else "nan"
+
+
+def results_table(params: Params, runs: list[dict]) -> str:
+    """repro.evaluate x repro.benchmarks from the newest score runs of this DVC experiment (or workspace)."""
+    exp = os.environ.get("DVC_EXP_NAME", "")
+    runs = [r for r in runs if "grid" not in r["tags"] and r["tags"].get("dvc_exp_name", "") == exp]
+    header, rows = ["tracker"], []
+    for benchmark in params.repro.benchmarks:
+        protocol = params.benchmarks[benchmark].protocol
+        header += [f"{benchmark} {name}" for _, name in MAIN_METRICS[protocol]] + [f"{benchmark} fps"]
+    missing = []
+    for tracker in params.repro.evaluate:
+        row = [tracker]
+        for benchmark in params.repro.benchmarks:
+            run = _newest(runs, tracker=tracker, benchmark=benchmark)
+            if run is None:
+                missing.append(f"{tracker} on {benchmark}")
+            protocol = params.benchmarks[benchmark].protocol
+            row += [_value(run, key) for key, _ in MAIN_METRICS[protocol]] + [_value(run, "fps", 0)]
+        rows.append(row)
+    if len(missing) == len(params.repro.evaluate) * len(params.repro.benchmarks):
+        raise cli.UserError("no score runs in the MLflow store for repro.evaluate x repro.benchmarks (run: dvc repro; "
+                            "a deleted store refills with: dvc repro --force score)")
+    note = f"\n\nNot scored yet: {', '.join(missing)}." if missing else ""
+    return cli.markdown_table(header, rows) + note
+
+
+def _cell_runs(runs: list[dict], cell: grids.Cell, benchmark: str) -> dict | None:
+    return _newest(runs, grid=cell.grid, cell=cell.name, stage="score", benchmark=benchmark)
+
+
+def fraction_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> tuple[str, list]:
+    """SiamFC Table 3's columns, plus the OTB AUC; and the (fraction, AUC) points of the plot."""
+    ablation, rows, points = params.ablation, [], []
+    for cell in cells:
+        train = _newest(runs, grid=cell.grid, cell=cell.name, stage="train")
+        vot, otb = _cell_runs(runs, cell, ablation.vot), _cell_runs(runs, cell, ablation.otb)
+        videos = objects = "-"
+        if train is not None:
+            counts = {k: int(v) for k, v in train["params"].items() if k.startswith("data.")}
+            videos = str(sum(v for k, v in counts.items() if k.endswith(".videos")))
+            objects = str(sum(v for k, v in counts.items() if k.endswith(".objects")))
+        fraction = float(cell.tags["fraction"])
+        rows.append([f"{fraction * 100:g}", videos, objects, _value(vot, "accuracy"), _value(vot, "failures", 0),
+                     _value(vot, "eao"), _value(otb, "success_auc")])
+        if otb is not None:
+            points.append((fraction * 100, otb["metrics"]["success_auc"]))
+    header = ["dataset %", "videos", "objects", f"{ablation.vot} accuracy", f"{ablation.vot} failures",
+              f"{ablation.vot} EAO", f"{ablation.otb} AUC"]
+    return cli.markdown_table(header, rows), points
+
+
+def layers_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> str:
+    """SiamRPN++ Table 1's columns: backbone, L3, L4, L5, finetune, corr, VOT EAO, OTB AUC."""
+    ablation, rows = params.ablation, []
+    backbone = params.variants[ablation.layers.variant]["backbone"]
+    for cell in cells:
+        layers = cell.tags["layers"].split(",")
+        rows.append([backbone, *("✓" if n in layers else "" for n in "345"),
+                     "✓" if cell.tags["finetune"] == "true" else "", cell.tags["corr"].upper(),
+                     _value(_cell_runs(runs, cell, ablation.vot), "eao"),
+                     _value(_cell_runs(runs, cell, ablation.otb), "success_auc")])
+    header = ["backbone", "L3", "L4", "L5", "finetune", "corr", f"{ablation.vot} EAO", f"{ablation.otb} AUC"]
+    return cli.markdown_table(header, rows)
+
+
+def plot_fraction(points: list, path: Path, benchmark: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    fig, ax = plt.subplots(figsize=(5, 4))
+    if points:
+        ax.plot(*zip(*sorted(points)), marker="o")
+    ax.set(xscale="log", xlabel="training videos (%)", ylabel=f"{benchmark} AUC", ylim=(0, 1),
+           title="AUC against dataset fraction (SiamFC Table 3)")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def build(params_path: str, table: str, overrides: list[str] = ()) -> list[Path]:
+    """Writes one report (and its plot) and returns its files."""
+    params = load_params(params_path, overrides)
+    out = Path(params.report.out)
+    try:
+        runs = experiment.search(params.mlflow, {} if table == "results" else {"grid": table})
+    except OSError as err:
+        raise cli.UserError(str(err)) from None
+    if table == "results":
+        text, files = f"# Results\n\n{results_table(params, runs)}\n", [out / "results.md"]
+    else:
+        cells = grids.cells(params_path, (table,), overrides)
+        title = {"fraction": "Dataset fraction (SiamFC Table 3)", "layers": "Backbone layers (SiamRPN++ Table 1)"}
+        if table == "fraction":
+            body, points = fraction_table(params, cells, runs)
+            files = [out / "ablation_fraction.md", out / "ablation_fraction.png"]
+            out.mkdir(parents=True, exist_ok=True)
+            plot_fraction(points, files[1], params.ablation.otb)
+        else:
+            body, files = layers_table(params, cells, runs), [out / "ablation_layers.md"]
+        variant = getattr(params.ablation, table).variant
+        text = (f"# {title[table]}\n\n{variant}, one row per cell of ablation.{table} (python -m pipeline.grids); "
+                f"each cell trained with ablation.set.\n\n{body}\n")
+    write_atomic(files[0], text.encode())
+    print(text)
+    with experiment.RunLog(params.mlflow, f"report-{table}", {"table": table}) as run:
+        for path in files:
+            run.artifact(path)
+    if table != "results":
+        _end_sweep(params, table, files)
+    elif os.environ.get("DVC_STAGE"):
+        pipeline = experiment.pipeline_id()
+        own = [r for r in runs if pipeline and r["tags"].get("pipeline_id") == pipeline]
+        experiment.tag_lock_entries(params.mlflow, Path(os.environ.get("DVC_ROOT", ".")) / "dvc.lock", own)
+    return files
+
+
+def _end_sweep(params: Params, table: str, files: list[Path]) -> None:
+    """The grid's sweep run gets the report and ends."""
+    sweep_file = Path(params.ablation.out) / table / "sweep.json"
+    if not sweep_file.exists():
+        return
+    run_id = json.loads(sweep_file.read_text()).get("run_id")
+    if run_id:
+        with experiment.RunLog(params.mlflow, f"sweep-{table}", {}, run_id=run_id) as sweep:
+            for path in files:
+                sweep.artifact(path, "report")
+
+
+def main() -> None:
+    parser = cli.stage_parser("pipeline.report", __doc__.split("\n\n")[0])
+    parser.add_argument("--table", choices=TABLES, action="append",
+                        help="build this report only; repeatable (default: all three)")
+    args = parser.parse_args()
+    cli.params_from_args(args)  # checks params and takes --tag / --parent
+    for table in args.table or TABLES:
+        build(args.params, table, args.overrides)
+
+
+if __name__ == "__main__":
+    cli.run(main, "report")
