@@ -18,7 +18,6 @@ python -m pipeline.experiment sweep --grid NAME --out FILE: start a grid's sweep
 """
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import json
@@ -29,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.params import MlflowParams, load_params
+from pipeline.params import MlflowParams
 
 OFF = "off"
 PIPELINE_ID = "SIAMFLOW_PIPELINE_ID"  # set by the Snakefile; under dvc, found from the dvc process
@@ -296,15 +295,15 @@ def start_sweep(params: MlflowParams, grid: str, cells: list[str], out: Path) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.experiment", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    sweep = commands.add_parser("sweep", help="start a grid's sweep run and write its id for the cells' --parent")
-    sweep.add_argument("--grid", required=True, help="a grid of the ablation section (fraction, layers)")
-    sweep.add_argument("--cells", default="", help="the grid's cell names, comma-separated (a param of the run)")
-    sweep.add_argument("--out", required=True, help="the sweep file to write")
-    sweep.add_argument("--params", default="params.yaml", help="parameter file (default: %(default)s)")
+    from pipeline import cli
+    parser = cli.stage_parser("pipeline.experiment", __doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["sweep"],
+                        help="sweep: start a grid's sweep run and write its id for the cells' --parent")
+    parser.add_argument("--grid", required=True, help="a grid of the ablation section (fraction, layers)")
+    parser.add_argument("--cells", default="", help="the grid's cell names, comma-separated (a param of the run)")
+    parser.add_argument("--out", required=True, help="the sweep file to write")
     args = parser.parse_args()
-    params = load_params(args.params)
+    params = cli.params_from_args(args)
     start_sweep(params.mlflow, args.grid, [c for c in args.cells.split(",") if c], Path(args.out))
 
 
