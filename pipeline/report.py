@@ -148,7 +148,7 @@ def build(params_path: str, table: str, overrides: list[str] = ()) -> list[Path]
     elif os.environ.get("DVC_STAGE"):
         pipeline = experiment.pipeline_id()
         own = [r for r in runs if pipeline and r["tags"].get("pipeline_id") == pipeline]
-        experiment.tag_lock_entries(params.mlflow, Path(os.environ.get("DVC_ROOT", ".")) / "dvc.lock", own)
+        experiment.tag_lock_entries(params.mlflow, experiment.project_root() / "dvc.lock", own)
     return files
 
 

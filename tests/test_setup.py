@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlflow.tracking import MlflowClient
+
+from pipeline.experiment import params_hash
 
 from tests.conftest import REPO
 
@@ -44,20 +47,35 @@ def test_make_repro_on_a_fresh_clone_then_nothing_reruns(tmp_path):
     for variant in ("siamfc_alexnet", "siamrpn_alexnet_dw"):
         assert auc[variant] >= max(auc[f"{variant}-untrained"], auc["identity"]) + 0.15, auc
 
+    # The MLflow store at the clone's root: one run per stage, all of this one pipeline, with lineage tags.
+    lock = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
+    client = MlflowClient(f"sqlite:///{clone}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("siamflow").experiment_id], max_results=1000)
+    assert sorted(r.data.tags["dvc_stage"] for r in runs) == sorted(lock)
+    assert len({r.data.tags["pipeline_id"] for r in runs}) == 1 and all(r.info.status == "FINISHED" for r in runs)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.strip()
+    assert {(r.data.tags["git_commit"], r.data.tags["git_dirty"]) for r in runs} == {(head, "false")}
+    for run in runs:  # the report stage tags the runs before it with their dvc.lock entry's hash
+        if run.data.tags["stage"] != "report":
+            assert run.data.tags["dvc_lock_hash"] == params_hash(lock[run.data.tags["dvc_stage"]]), run.info.run_name
+    assert list((clone / "mlruns").rglob("checkpoint.pt")) and "| siamfc_alexnet | 0." in (
+        clone / "reports/results.md").read_text()
+
     second = make("repro", clone, venv)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Running stage" not in second.stdout and "nothing to install" in second.stdout
     status = subprocess.run([str(venv / "bin/dvc"), "status"], cwd=clone, capture_output=True, text=True)
     assert "Data and pipelines are up to date" in status.stdout
     # The committed dvc.lock is what a fresh run produces: the same code, data and params hashes everywhere
-    # (runs/ and results/ hold timings and commits, so not theirs), and the data stages' outputs.
+    # (not those of runs/, results/ and the metrics scored from them: timings and commits), and the data
+    # stages' outputs.
     changed = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout
     assert changed in ("", " M dvc.lock\n"), changed
     committed = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
     produced = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
     assert committed.keys() == produced.keys()
     def fixed(deps):
-        return [d for d in deps or [] if not d["path"].startswith(("runs", "results"))]
+        return [d for d in deps or [] if not d["path"].startswith(("runs", "results", "metrics"))]
 
     for stage, entry in produced.items():
         assert fixed(entry.get("deps")) == fixed(committed[stage].get("deps")), stage
