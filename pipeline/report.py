@@ -136,8 +136,8 @@ def build(params_path: str, table: str, overrides: list[str] = ()) -> list[Path]
         else:
             body, files = layers_table(params, cells, runs), [out / "ablation_layers.md"]
         variant = getattr(params.ablation, table).variant
-        text = (f"# {title[table]}\n\n{variant}, one row per cell of ablation.{table} (python -m pipeline.grids); "
-                f"each cell trained with ablation.set.\n\n{body}\n")
+        text = (f"# {title[table]}\n\n{variant}, one row per cell of ablation.{table} in {params_path}, each cell "
+                f"trained with ablation.set (make ablation).\n\n{body}\n")
     write_atomic(files[0], text.encode())
     print(text)
     with experiment.RunLog(params.mlflow, f"report-{table}", {"table": table}) as run:

@@ -158,3 +158,13 @@ def test_a_two_cell_grid_runs_in_parallel_and_a_rerun_redoes_only_the_failed_cel
     assert [a.path for a in client.list_artifacts(sweep["run_id"], "report")] == [
         "report/ablation_fraction.md", "report/ablation_fraction.png"]
     assert len({r.data.tags["pipeline_id"] for r in children}) == 2  # one per snakemake invocation
+
+
+def test_the_slurm_profile_plans_the_same_grid_jobs_with_their_resources():
+    """No Slurm here: a dry run through the executor plugin, which plans what sbatch would get."""
+    on_slurm = snakemake("--profile", str(REPO / "workflow/profiles/slurm"), "-n", "-p", "--forceall", "ablation")
+    assert on_slurm.returncode == 0, on_slurm.stderr[-2000:]
+    local = snakemake("-n", "-p", "--forceall", "ablation")
+    assert {r: sorted(c) for r, c in planned(on_slurm.stdout).items()} == \
+        {r: sorted(c) for r, c in planned(local.stdout).items()}
+    assert "resources: " in on_slurm.stdout and "cpus=1, gpu=0" in on_slurm.stdout
