@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.files import json_digest, write_atomic
 from pipeline.params import MlflowParams
 
 OFF = "off"
@@ -112,7 +113,7 @@ def pipeline_id() -> str:
 
 
 def params_hash(values: dict) -> str:
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return json_digest(values)[:16]
 
 
 def lineage_tags(run_params: dict) -> dict:
@@ -288,7 +289,6 @@ def tag_lock_entries(params: MlflowParams, lock_path: Path, runs: list[dict]) ->
 def start_sweep(params: MlflowParams, grid: str, cells: list[str], out: Path) -> None:
     """A grid's parent run, its id written to `out` for the cells' --parent. It stays RUNNING until the
     grid's report ends it."""
-    from pipeline.files import write_atomic
     run = RunLog(params, f"sweep-{grid}", {"grid": grid, "cells": ",".join(cells)}, {"sweep_parent": grid})
     write_atomic(out, (json.dumps({"grid": grid, "run_id": run.run_id}) + "\n").encode())
     print(f"experiment: sweep {grid} ({len(cells)} cells): MLflow run {run.run_id or '(logging off)'} -> {out}")

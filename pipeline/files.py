@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -28,5 +29,12 @@ def file_sha256(path: str | Path) -> str:
 
 
 def json_digest(value) -> str:
-    """sha256 of the canonical JSON of `value`."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """sha256 of the canonical JSON of `value` (anything JSON cannot hold, by its str())."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def write_figure(figure, path: str | Path, dpi: int = 80) -> None:
+    """A matplotlib figure as PNG, written atomically."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    write_atomic(path, buffer.getvalue())

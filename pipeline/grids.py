@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.params import Params, ParamsError, load_params
+from pipeline.params import Params, ParamsError, load_params, missing_benchmark_root
 
 GRIDS = ("fraction", "layers")
 
@@ -73,9 +73,8 @@ def cells(params_path: str | Path = "params.yaml", grids: tuple[str, ...] = GRID
         if name not in params.benchmarks or params.benchmarks[name].protocol != protocol:
             raise ParamsError(f"{params_path}: ablation.{key}: {name!r} is not a benchmark with the {protocol} "
                               "protocol")
-        root = params.benchmarks[name].root
-        if not Path(root).is_dir() and not Path(root).is_relative_to(params.synth.out):
-            raise ParamsError(f"{params_path}: benchmarks.{name}.root: {root} is not a folder")
+        if problem := missing_benchmark_root(params, name):
+            raise ParamsError(f"{params_path}: {problem}")
     base = load_params(params_path, [*overrides, *ablation.set])
     found = []
     for grid in grids:

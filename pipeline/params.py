@@ -297,12 +297,18 @@ def _check_repro(repro: ReproParams, params: Params, path: Path) -> None:
     unknown += [f"repro.evaluate: {v!r} is not {IDENTITY} or a variant of repro.train (or one with {UNTRAINED})"
                 for v in repro.evaluate if v != IDENTITY and base_variant(v) not in repro.train]
     unknown += [f"repro.benchmarks: {b!r} is not in benchmarks" for b in repro.benchmarks if b not in params.benchmarks]
-    # A benchmark copy must be there before anything runs; synth writes the synthetic ones.
-    unknown += [f"benchmarks.{b}.root: {params.benchmarks[b].root} is not a folder" for b in repro.benchmarks
-                if b in params.benchmarks and not Path(params.benchmarks[b].root).is_dir()
-                and not Path(params.benchmarks[b].root).is_relative_to(params.synth.out)]
+    unknown += [problem for b in repro.benchmarks if b in params.benchmarks
+                if (problem := missing_benchmark_root(params, b))]
     if unknown:
         raise ParamsError(f"{path}: {'; '.join(unknown)}")
+
+
+def missing_benchmark_root(params: Params, benchmark: str) -> str | None:
+    """A benchmark copy must be there before anything runs; synth writes the synthetic ones."""
+    root = Path(params.benchmarks[benchmark].root)
+    if root.is_dir() or root.is_relative_to(params.synth.out):
+        return None
+    return f"benchmarks.{benchmark}.root: {root} is not a folder"
 
 
 def _profile_deltas(raw: dict, path: Path) -> tuple[str, dict]:

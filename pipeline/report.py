@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from pipeline import cli, experiment, grids
-from pipeline.files import write_atomic
+from pipeline.files import write_atomic, write_figure
 from pipeline.params import Params, load_params
 from pipeline.score import MAIN_METRICS
 
@@ -109,10 +109,8 @@ def plot_fraction(points: list, path: Path, benchmark: str) -> None:
     ax.set(xscale="log", xlabel="training videos (%)", ylabel=f"{benchmark} AUC", ylim=(0, 1),
            title="AUC against dataset fraction (SiamFC Table 3)")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=80)
+    write_figure(fig, path)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def build(params_path: str, table: str, overrides: list[str] = ()) -> list[Path]:
@@ -131,7 +129,6 @@ def build(params_path: str, table: str, overrides: list[str] = ()) -> list[Path]
         if table == "fraction":
             body, points = fraction_table(params, cells, runs)
             files = [out / "ablation_fraction.md", out / "ablation_fraction.png"]
-            out.mkdir(parents=True, exist_ok=True)
             plot_fraction(points, files[1], params.ablation.otb)
         else:
             body, files = layers_table(params, cells, runs), [out / "ablation_layers.md"]

@@ -17,7 +17,7 @@ from pipeline.benchmarks import metrics as M
 from pipeline.benchmarks import protocols
 from pipeline.benchmarks.datasets import BenchmarkError, Sequence, load_dataset_json
 from pipeline.evaluate import load_benchmark
-from pipeline.files import write_atomic
+from pipeline.files import write_atomic, write_figure
 from pipeline.params import Params, ScoreParams
 
 CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
@@ -102,10 +102,8 @@ def plot(result: dict, title: str, path: Path) -> None:
         right.set(xlabel="location error threshold (px)", ylabel="precision", xlim=(0, 50), ylim=(0, 1),
                   title=f"precision at 20 px {result['overall']['precision_20']:.3f}")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=80)
+    write_figure(fig, path)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def write(result: dict, path: Path, title: str) -> None:
