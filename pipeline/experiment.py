@@ -11,27 +11,34 @@ stage, experiment name and baseline revision, and a pipeline id shared by the ru
 `sweep`) makes its run a child of a sweep run. The report stage adds each run's dvc.lock entry hash once
 DVC has written it (`tag_lock_entries`).
 
-A store that cannot be reached never stops a stage: the first failure is said once on stderr, logging stops,
-and the stage's own files keep everything.
+A store that cannot be reached never stops a stage: the first failure is said once on stderr and the run
+goes on in the outbox (`mlflow.outbox`, beside the store by default) until `sync` sends it.
 
 python -m pipeline.experiment sweep --grid NAME --out FILE: start a grid's sweep run (Snakemake does this).
+python -m pipeline.experiment sync: send the runs that wait in the outbox to their store.
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+
+from tqdm import tqdm
 
 from pipeline.files import json_digest, write_atomic
 from pipeline.params import MlflowParams
 
 OFF = "off"
+LOCAL = "local-"  # the id of a run that waits in the outbox (its store could not be reached)
 PIPELINE_ID = "SIAMFLOW_PIPELINE_ID"  # set by the Snakefile; under dvc, found from the dvc process
 # An unreachable server fails in seconds rather than after MLflow's default 7 retries with a 120 s timeout;
 # the environment variables still override these.
@@ -164,71 +171,122 @@ class RunLog:
     <stage>-<subject> (train-siamfc_alexnet); the stage becomes the `stage` tag.
 
     `run_id` names an earlier run to continue (a resumed training); if the store does not know it, a new
-    run starts. Any failure to reach the store is reported once and ends the logging for this run."""
+    run starts. A store that cannot be reached never stops the stage: the first failure is said once and the
+    rest of the run goes to the outbox (`mlflow.outbox`): one JSON line per call with its timestamps,
+    artifacts linked beside it. `finish` tries to send it; else `python -m pipeline.experiment sync` does."""
 
     def __init__(self, params: MlflowParams, run_name: str, run_params: dict, tags: dict | None = None,
                  run_id: str | None = None):
-        self.uri, self.run_id, self._client = tracking_uri(params), None, None
-        if self.uri:
-            self._guard(self._start, params.experiment, run_name, run_params, tags or {}, run_id)
+        self.uri, self.run_id, self._client, self._journal = tracking_uri(params), None, None, None
+        if not self.uri:
+            return
+        self._outbox = outbox_folder(params)
+        start = {"op": "start", "uri": self.uri, "experiment": params.experiment, "run_name": run_name,
+                 "tags": {"stage": run_name.split("-", 1)[0]} | lineage_tags(run_params)
+                 | {k: str(v) for k, v in (tags or {}).items()},
+                 "params": {k: str(v) for k, v in _flatten(run_params).items()}}
+        try:
+            self._open(start, run_id)
+        except Exception as err:  # noqa: BLE001 - whatever the store raises, the stage goes on
+            self._go_offline(err, start)
 
     @property
     def active(self) -> bool:
-        return self._client is not None
+        return bool(self.uri)
 
-    def _start(self, experiment: str, run_name: str, run_params: dict, tags: dict, run_id: str | None) -> None:
-        from mlflow.entities import Param
-        from mlflow.exceptions import MlflowException
-        client = _client(self.uri)
+    @property
+    def offline(self) -> bool:
+        return self._journal is not None
+
+    def _open(self, start: dict, run_id: str | None) -> None:
         if run_id:
+            run_id = _synced_id(self._outbox, run_id)
+            if (self._outbox / f"{run_id}.jsonl").exists():  # an earlier process left it offline: send that first
+                self.run_id = run_id
+                run_id = _sync_journal(self._outbox / f"{run_id}.jsonl", self._outbox)
+        client = _client(self.uri)
+        self.run_id = None
+        if run_id and not run_id.startswith(LOCAL):
             try:
                 client.update_run(run_id, status="RUNNING")
                 self.run_id = run_id
-            except MlflowException:
-                run_id = None
-        if not run_id:
-            all_tags = ({"stage": run_name.split("-", 1)[0]} | lineage_tags(run_params)
-                        | {k: str(v) for k, v in tags.items()})
-            self.run_id = client.create_run(_experiment_id(client, experiment, self.uri), run_name=run_name,
-                                            tags=all_tags).info.run_id
-            flat = [Param(k, str(v)) for k, v in _flatten(run_params).items()]
-            for i in range(0, len(flat), 100):
-                client.log_batch(self.run_id, params=flat[i:i + 100])
+            except _mlflow_error() as err:
+                if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+                # the store does not know it: a new run
+        self.run_id = self.run_id or _apply_start(client, start, self._outbox)
         self._client = client
 
-    def _guard(self, action, *args) -> None:
-        try:
-            action(*args)
-        except Exception as err:  # noqa: BLE001 - whatever the store raises, the stage goes on
-            self._client = None
-            reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-            print(f"mlflow: cannot log to {self.uri} ({reason}); logging stops for this run, the stage goes on "
-                  "and its local files keep its results", file=sys.stderr)
+    def _go_offline(self, err: Exception, start: dict) -> None:
+        self._client = None
+        if self.run_id is None:
+            self.run_id = f"{LOCAL}{uuid.uuid4().hex}"
+        else:
+            start = {"op": "start", "uri": self.uri, "run_id": self.run_id}
+        self._journal = self._outbox / f"{self.run_id}.jsonl"
+        if not self._journal.exists():
+            _append(self._journal, start)
+        _append(self._journal, {"op": "writer", **_writer()})
+        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        print(f"mlflow: cannot log to {self.uri} ({reason}); the stage goes on and its run is kept in "
+              f"{self._journal}", file=sys.stderr)
+
+    def _send(self, record: dict) -> None:
+        if not self.offline:
+            try:
+                _apply(self._client, self.run_id, record)
+                return
+            except Exception as err:  # noqa: BLE001 - whatever the store raises, the stage goes on
+                self._go_offline(err, {})
+        if record["op"] == "artifact":  # the file as it is now: a later epoch may replace it
+            record = record | {"path": str(_keep(Path(record["path"]), self._journal))}
+        _append(self._journal, record)
 
     def metrics(self, values: dict, step: int = 0) -> None:
         """Numeric values (nested keys joined with '.') at `step`."""
         self.history([(step, values)])
 
-    def history(self, rows: list[tuple[int, dict]]) -> None:
-        """Several steps' metrics in as few calls as MLflow allows."""
+    def history(self, rows: list[tuple]) -> None:
+        """Several steps' metrics in as few calls as MLflow allows: rows of (step, values) or (step, values,
+        time in ms); a row sent again with its time is stored once."""
         if not self.active:
             return
-        from mlflow.entities import Metric
         now = int(time.time() * 1000)
-        metrics = [Metric(k, v, now, step) for step, values in rows for k, v in _numeric(values).items()]
+        metrics = [[k, v, row[2] if len(row) > 2 else now, row[0]] for row in rows
+                   for k, v in _numeric(row[1]).items()]
         for i in range(0, len(metrics), _BATCH):
-            if self.active:
-                self._guard(lambda part: self._client.log_batch(self.run_id, metrics=part), metrics[i:i + _BATCH])
+            self._send({"op": "metrics", "rows": metrics[i:i + _BATCH]})
+
+    def logged_steps(self, key: str) -> set[int]:
+        """The steps at which `key` is logged, in the store or in the outbox."""
+        if not self.active:
+            return set()
+        if self.offline:
+            return {row[3] for record in _read_journal(self._journal) if record["op"] == "metrics"
+                    for row in record["rows"] if row[0] == key}
+        try:
+            return {m.step for m in self._client.get_metric_history(self.run_id, key)}
+        except Exception as err:  # noqa: BLE001
+            self._go_offline(err, {})
+            return self.logged_steps(key)
 
     def artifact(self, path: Path, folder: str | None = None) -> None:
         """A file, or a folder's files, under `folder` of the run's artifacts."""
         if self.active:
-            log = self._client.log_artifacts if Path(path).is_dir() else self._client.log_artifact
-            self._guard(lambda: log(self.run_id, str(path), folder))
+            self._send({"op": "artifact", "path": str(Path(path).resolve()), "folder": folder})
 
     def finish(self, status: str = "FINISHED") -> None:
-        if self.active:
-            self._guard(lambda: self._client.set_terminated(self.run_id, status))
+        if not self.active:
+            return
+        self._send({"op": "finish", "status": status})
+        if self.offline:
+            try:
+                self.run_id = _sync_journal(self._journal, self._outbox)
+                self._journal = None
+                print(f"mlflow: {self.uri} answers again; the run was sent from the outbox", file=sys.stderr)
+            except Exception:  # noqa: BLE001 - still unreachable: the outbox keeps it
+                print(f"mlflow: run {self.run_id} waits in {self._journal}; `python -m pipeline.experiment "
+                      "sync` sends it once the store answers", file=sys.stderr)
 
     def __enter__(self) -> "RunLog":
         return self
@@ -241,13 +299,170 @@ class RunLog:
 def log_stage(params: MlflowParams, run_name: str, run_params: dict, metrics: dict,
               artifacts: list[Path], tags: dict | None = None) -> str | None:
     """One finished MLflow run for a stage: its params, its numeric metrics and its artifacts. Returns the
-    run id, or None when nothing was logged."""
+    run id (local-... while it waits in the outbox), or None when logging is off."""
     run = RunLog(params, run_name, run_params, tags)
     run.metrics(metrics)
     for path in artifacts:
         run.artifact(path)
     run.finish()
-    return run.run_id if run.active else None
+    return run.run_id
+
+
+# The outbox: <mlflow.outbox>/<run id>.jsonl, a start line (the run to create, or the id of one that exists)
+# then one line per call; `writer` lines name the process writing it. Replaying is idempotent: metrics keep
+# their timestamps (the store drops exact repeats), params and tags repeat their values, artifacts overwrite.
+
+def outbox_folder(params: MlflowParams) -> Path:
+    return project_root() / params.outbox
+
+
+def _mlflow_error():
+    from mlflow.exceptions import MlflowException
+    return MlflowException
+
+
+def _writer() -> dict:
+    import psutil
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": psutil.Process().create_time()}
+
+
+def _append(journal: Path, record: dict) -> None:
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    with open(journal, "a") as f:
+        f.write(json.dumps(record) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _read_journal(journal: Path) -> list[dict]:
+    """The journal's records; a last line cut short by a kill is left out."""
+    records = []
+    for line in journal.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            break
+    return records
+
+
+def _keep(path: Path, journal: Path) -> Path:
+    """A hard link (or copy) of a file or folder beside the journal, as the artifact is now."""
+    folder = journal.with_suffix(".files")
+    kept = folder / str(len(list(folder.glob("*"))) if folder.exists() else 0) / path.name
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        shutil.copytree(path, kept, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(path, kept)
+    return kept
+
+
+def _link_or_copy(source, target) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
+
+
+def _synced_id(outbox: Path, run_id: str) -> str:
+    """The store's id of a run that waited in the outbox as `run_id` (the id itself if none)."""
+    sent = outbox / "synced" / f"{run_id}.json"
+    return json.loads(sent.read_text())["run_id"] if sent.exists() else run_id
+
+
+def _apply_start(client, start: dict, outbox: Path) -> str:
+    from mlflow.entities import Param
+    tags = dict(start["tags"])
+    if "mlflow.parentRunId" in tags:  # a sweep run that waited in the outbox too
+        tags["mlflow.parentRunId"] = _synced_id(outbox, tags["mlflow.parentRunId"])
+    run_id = client.create_run(_experiment_id(client, start["experiment"], start["uri"]),
+                               run_name=start["run_name"], tags=tags).info.run_id
+    flat = [Param(k, v) for k, v in start["params"].items()]
+    for i in range(0, len(flat), 100):
+        client.log_batch(run_id, params=flat[i:i + 100])
+    return run_id
+
+
+def _apply(client, run_id: str, record: dict) -> None:
+    if record["op"] == "metrics":
+        from mlflow.entities import Metric
+        client.log_batch(run_id, metrics=[Metric(k, v, ts, step) for k, v, ts, step in record["rows"]])
+    elif record["op"] == "artifact":
+        log = client.log_artifacts if Path(record["path"]).is_dir() else client.log_artifact
+        log(run_id, record["path"], record["folder"])
+    elif record["op"] == "finish":
+        client.set_terminated(run_id, record["status"])
+
+
+def _sync_journal(journal: Path, outbox: Path) -> str:
+    """Sends one journal to its store and removes it; returns the store's run id. A failure leaves the
+    journal for the next try (what was sent is sent again without duplicates)."""
+    with open(journal, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OSError("another sync is sending it") from None
+        return _send_journal(journal, outbox)
+
+
+def _send_journal(journal: Path, outbox: Path) -> str:
+    records = _read_journal(journal)
+    start = records[0]
+    client = _client(start["uri"])
+    created = journal.with_suffix(".run")  # a run created by an earlier, interrupted sync
+    run_id = start.get("run_id") or (created.read_text().strip() if created.exists() else None)
+    if run_id is None:
+        run_id = _apply_start(client, start, outbox)
+        write_atomic(created, run_id.encode())
+    for record in records[1:]:
+        _apply(client, run_id, record)
+    write_atomic(outbox / "synced" / f"{journal.stem}.json",
+                 (json.dumps({"run_id": run_id, "records": len(records)}) + "\n").encode())
+    journal.unlink()
+    created.unlink(missing_ok=True)
+    shutil.rmtree(journal.with_suffix(".files"), ignore_errors=True)
+    return run_id
+
+
+def _writer_alive(records: list[dict]) -> int | None:
+    """The pid of the live process still writing a journal, if any (on this host)."""
+    import psutil
+    writers = [r for r in records if r["op"] == "writer"]
+    if not writers or writers[-1]["host"] != socket.gethostname():
+        return None
+    try:
+        return writers[-1]["pid"] if psutil.Process(writers[-1]["pid"]).create_time() == writers[-1]["started"] else None
+    except psutil.Error:
+        return None
+
+
+def sync(params: MlflowParams) -> tuple[int, int]:
+    """Sends every journal of the outbox whose writer has ended, runs without a parent first (a sweep run
+    before its cells). Returns (sent, left)."""
+    outbox = outbox_folder(params)
+    starts = {p: (_read_journal(p)[:1] or [{}])[0] for p in outbox.glob("*.jsonl")}
+    journals = sorted(starts, key=lambda p: ("mlflow.parentRunId" in starts[p].get("tags", {}), p.stat().st_mtime))
+    sent = 0
+    for journal in tqdm(journals, desc="mlflow sync", unit="run", disable=len(journals) < 2):
+        records = _read_journal(journal)
+        if not records:  # killed while writing its first line: it holds nothing
+            print(f"experiment: {journal}: empty, removed")
+            journal.unlink()
+            sent += 1
+            continue
+        pid = _writer_alive(records)
+        if pid is not None:
+            print(f"experiment: {journal}: still being written by process {pid}; left for later")
+            continue
+        try:
+            run_id = _sync_journal(journal, outbox)
+        except Exception as err:  # noqa: BLE001 - the store's own exception types
+            reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+            print(f"experiment: {journal}: cannot send to {records[0]['uri']} ({reason}); left for later")
+            continue
+        print(f"experiment: {journal.name}: {len(records) - 1} records sent to run {run_id}")
+        sent += 1
+    return sent, len(journals) - sent
 
 
 def search(params: MlflowParams, tags: dict[str, str]) -> list[dict]:
@@ -297,13 +512,20 @@ def start_sweep(params: MlflowParams, grid: str, cells: list[str], out: Path) ->
 def main() -> None:
     from pipeline import cli
     parser = cli.stage_parser("pipeline.experiment", __doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["sweep"],
-                        help="sweep: start a grid's sweep run and write its id for the cells' --parent")
-    parser.add_argument("--grid", required=True, help="a grid of the ablation section (fraction, layers)")
-    parser.add_argument("--cells", default="", help="the grid's cell names, comma-separated (a param of the run)")
-    parser.add_argument("--out", required=True, help="the sweep file to write")
+    parser.add_argument("command", choices=["sweep", "sync"],
+                        help="sweep: start a grid's sweep run and write its id for the cells' --parent; "
+                             "sync: send the runs of the outbox to their store")
+    parser.add_argument("--grid", help="sweep: a grid of the ablation section (fraction, layers)")
+    parser.add_argument("--cells", default="", help="sweep: the grid's cell names, comma-separated")
+    parser.add_argument("--out", help="sweep: the sweep file to write")
     args = parser.parse_args()
     params = cli.params_from_args(args)
+    if args.command == "sync":
+        sent, left = sync(params.mlflow)
+        print(f"experiment: sync: {sent} run(s) sent, {left} left in {outbox_folder(params.mlflow)}")
+        sys.exit(1 if left else 0)
+    if not args.grid or not args.out:
+        parser.error("sweep needs --grid and --out")
     start_sweep(params.mlflow, args.grid, [c for c in args.cells.split(",") if c], Path(args.out))
 
 

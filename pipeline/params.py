@@ -177,6 +177,7 @@ class TrainParams:
 class MlflowParams:
     tracking_uri: str
     experiment: str
+    outbox: str
 
 
 IDENTITY = "identity"      # the tracker without a network: every frame keeps the first box

@@ -200,7 +200,7 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
     amp = train.amp and cluster.device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     target_maker = model.target_maker(train.search_size)
-    history = _read_history(folder / "train.json", start_epoch) if resume else []
+    history = extra.get("history", []) if checkpoint is not None else []  # the epochs' records so far
     mlflow_run = None
     data = {s.name: {"videos": s.videos, "objects": len(s.tracks)} for s in sampler.sources}  # at train.fraction
     if cluster.main:
@@ -214,6 +214,7 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
         psutil.cpu_percent()  # the first epoch's CPU use counts from here
         if start_epoch:
             print(f"train: {variant}: resuming after epoch {start_epoch} (step {step}) from {latest}")
+            _log_missed_epochs(mlflow_run, folder, history)
     if cluster.main and start_epoch == 0:  # the initial weights: evaluated as <variant>-untrained
         for stale in folder.glob("checkpoint-e[0-9][0-9][0-9].pt"):  # a new run: an old run's epochs must not resume
             stale.unlink()
@@ -258,10 +259,11 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
                 for k, v in values.items():
                     sums[k] = sums.get(k, 0.0) + v
                 count += 1
-                steps_log.append({"step": step, "epoch": epoch + 1, "lr": lr, **values})
+                steps_log.append({"step": step, "epoch": epoch + 1, "time": _now_ms(), "lr": lr, **values})
                 bar.set_postfix(loss=f"{values['total']:.3f}")
             seconds = time.perf_counter() - started
-            record = {"epoch": epoch + 1, "lr": lr, "backbone_frozen": frozen, "seconds": seconds,
+            record = {"epoch": epoch + 1, "step": step, "time": _now_ms(), "lr": lr, "backbone_frozen": frozen,
+                      "seconds": seconds, "skipped_steps": skipped,
                       "samples_per_second": len(indices) * cluster.ranks / seconds,
                       **{f"loss_{k}": v / max(count, 1) for k, v in sums.items()}}
             history.append(record)
@@ -271,19 +273,16 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
                 epoch_file = folder / f"checkpoint-e{epoch + 1:03d}.pt"
                 save_checkpoint(epoch_file, model, epoch=epoch + 1, step=step, params_hash=digest,
                                 git_commit=commit, optimizer=optimizer,
-                                extra={"skipped_steps": skipped, "mlflow_run_id": mlflow_run.run_id})
+                                extra={"skipped_steps": skipped, "mlflow_run_id": mlflow_run.run_id,
+                                       "history": history})
                 _link_atomic(epoch_file, folder / "checkpoint.pt")
                 summary = {"variant": variant, "profile": train.profile, "ranks": cluster.ranks, "data": data, "epochs": history,
                            "skipped_steps": skipped, "final_loss": record.get("loss_total"), "params_hash": digest,
                            "mlflow_run_id": mlflow_run.run_id}
                 write_atomic(folder / "train.json", (json.dumps(summary, indent=1) + "\n").encode())
                 # Sent after the checkpoint: a run killed mid-epoch and resumed logs each step once.
-                mlflow_run.history([(s["step"], {k: v for k, v in s.items() if k not in ("step", "epoch")})
-                                    for s in steps_log])
-                mlflow_run.metrics({"epoch": epoch + 1, "epoch_seconds": seconds, "skipped_steps": skipped,
-                                    **{k: v for k, v in record.items() if k.startswith(("loss_", "samples_"))},
-                                    **system_metrics(cluster.device)}, step)
-                mlflow_run.artifact(epoch_file, "checkpoints")
+                _log_epoch(mlflow_run, steps_log, record, epoch_file,
+                           system_metrics(cluster.device))
                 loss = record.get("loss_total", float("nan"))
                 print(f"train: {variant} epoch {epoch + 1}/{recipe.epochs}: loss {loss:.4f}, lr {lr:.2e}, "
                       f"{record['samples_per_second']:.1f} pairs/s on {cluster.ranks} rank(s)")
@@ -291,6 +290,31 @@ def _train(variant: str, params: Params, recipe: Recipe, resume: bool, cluster: 
             for path in (folder / "checkpoint.pt", folder / "train.json", folder / "steps.jsonl"):
                 mlflow_run.artifact(path, "model" if path.suffix == ".pt" else None)
     return {"variant": variant, "epochs": history, "skipped_steps": skipped}
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _log_epoch(run: experiment.RunLog, steps: list[dict], record: dict, epoch_file: Path, system: dict) -> None:
+    """An epoch's step metrics and summary, at the times recorded with them (sent twice, they count once)."""
+    run.history([(s["step"], {k: v for k, v in s.items() if k not in ("step", "epoch", "time")}, s["time"])
+                 for s in steps])
+    summary = {"epoch": record["epoch"], "epoch_seconds": record["seconds"], "skipped_steps": record["skipped_steps"],
+               **{k: v for k, v in record.items() if k.startswith(("loss_", "samples_"))}}
+    run.history([(record["step"], summary | system, record["time"])])
+    run.artifact(epoch_file, "checkpoints")
+
+
+def _log_missed_epochs(run: experiment.RunLog, folder: Path, history: list[dict]) -> None:
+    """Epochs whose checkpoint was written but whose metrics a kill kept from the run: sent on resume."""
+    logged = run.logged_steps("epoch")
+    missed = [record for record in history if record["step"] not in logged]
+    if missed:
+        steps = [json.loads(line) for line in (folder / "steps.jsonl").read_text().splitlines()]
+        for record in missed:
+            _log_epoch(run, [s for s in steps if s["epoch"] == record["epoch"]], record,
+                       folder / f"checkpoint-e{record['epoch']:03d}.pt", {})
 
 
 def system_metrics(device: torch.device) -> dict:
@@ -318,17 +342,11 @@ def _link_atomic(source: Path, link: Path) -> None:
     os.replace(tmp, link)
 
 
-def _read_history(path: Path, epochs: int) -> list:
-    if not path.exists():
-        return []
-    return json.loads(path.read_text())["epochs"][:epochs]
-
-
 def _truncate_steps(path: Path, step: int) -> None:
     """Keep the step log up to the checkpoint's step (a resumed run writes the rest again)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = path.read_text().splitlines(keepends=True) if path.exists() else []
-    kept = "".join(line for line in lines if json.loads(line)["step"] <= step)
+    kept = "".join(line for line in lines if line.endswith("\n") and json.loads(line)["step"] <= step)  # a cut line too
     write_atomic(path, kept.encode())
 
 

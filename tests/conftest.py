@@ -4,8 +4,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -50,6 +54,43 @@ def tree_hash(root: Path, pattern: str = "*") -> str:
     for path in sorted(p for p in root.rglob(pattern) if p.is_file()):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_mlflow_server(folder: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """A real `mlflow server` on 127.0.0.1 with its store in `folder` (server.db, served/), once it answers."""
+    port = port or free_port()
+    mlflow = Path(sys.executable).parent / "mlflow"
+    server = subprocess.Popen([str(mlflow), "server", "--backend-store-uri", f"sqlite:///{folder}/server.db",
+                               "--artifacts-destination", str(folder / "served"), "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)  # its workers go with it (stop_mlflow_server)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return server, uri
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                stop_mlflow_server(server, signal.SIGKILL)
+                pytest.fail("mlflow server did not start on 127.0.0.1")
+            time.sleep(0.5)
+
+
+def stop_mlflow_server(server: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stops the server and its worker processes (a group of their own)."""
+    try:
+        os.killpg(server.pid, sig)
+    except ProcessLookupError:
+        pass
+    server.wait(timeout=30)
 
 
 def run_module(module: str, *args: str, cwd=REPO, check=False) -> subprocess.CompletedProcess:

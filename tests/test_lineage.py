@@ -4,49 +4,24 @@ the repository's root, tagged with its experiment name and baseline revision."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import REPO, TINY_WORLD
+from tests.conftest import REPO, TINY_WORLD, start_mlflow_server, stop_mlflow_server
 
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def mlflow_server(tmp_path):
-    port = free_port()
-    server = subprocess.Popen([str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{tmp_path}/server.db",
-                               "--artifacts-destination", str(tmp_path / "served"), "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            if time.time() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("mlflow server did not start on 127.0.0.1")
-            time.sleep(0.5)
+    server, uri = start_mlflow_server(tmp_path)
     yield uri
-    server.terminate()
-    server.wait(timeout=30)
+    stop_mlflow_server(server)
 
 
 def stage(module, *args, uri, cwd=REPO):

@@ -34,7 +34,7 @@ def test_curate_logs_its_stats_and_preview_to_mlflow(tiny_world, tiny_index, tmp
 def test_with_logging_off_mlflow_is_not_even_imported(tiny_world, tiny_index, tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "mlflow")
     params = tiny_params(f"curate.out={tmp_path}/shards", f"curate.metrics={tmp_path}/metrics", "curate.backend=serial")
-    curate.run("det", dataset_specs(tiny_world)["det"], tiny_index, params.curate, MlflowParams("off", "siamflow"))
+    curate.run("det", dataset_specs(tiny_world)["det"], tiny_index, params.curate, MlflowParams("off", "siamflow", "outbox"))
     assert "mlflow" not in sys.modules
 
 
@@ -45,7 +45,7 @@ def test_the_default_store_is_sqlite_at_dvc_root_with_artifacts_beside_it(tmp_pa
     monkeypatch.setenv("DVC_EXP_NAME", "sunny-jays")
     monkeypatch.setenv("DVC_EXP_BASELINE_REV", "f" * 40)
     monkeypatch.chdir(tmp_path.parent)
-    params = MlflowParams("", "siamflow")
+    params = MlflowParams("", "siamflow", "outbox")
     assert experiment.tracking_uri(params) == f"sqlite:///{tmp_path}/mlflow.db"
     (tmp_path / "note.txt").write_text("x")
     run_id = experiment.log_stage(params, "synth", {"seed": 3}, {"videos": 2}, [tmp_path / "note.txt"])
@@ -84,25 +84,31 @@ def test_a_short_training_logs_params_step_metrics_and_checkpoints(tiny_shards, 
     assert all(torch.equal(v, final[k]) for k, v in load_checkpoint(logged_model)[0].state_dict().items())
 
 
-def test_an_unreachable_tracking_server_is_said_once_and_training_completes(tiny_shards, tmp_path, capfd):
+def test_an_unreachable_tracking_server_is_said_once_and_training_completes_into_the_outbox(tiny_shards, tmp_path, capfd):
     with socket.socket() as probe:  # a port that nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    params = tiny_params(*train_args(tiny_shards, tmp_path / "runs"), f"mlflow.tracking_uri=http://127.0.0.1:{port}")
+    params = tiny_params(*train_args(tiny_shards, tmp_path / "runs"), f"mlflow.tracking_uri=http://127.0.0.1:{port}",
+                         f"mlflow.outbox={tmp_path / 'outbox'}")
     result = train.run("siamfc_alexnet", params)
     err = capfd.readouterr().err
     assert err.count(f"mlflow: cannot log to http://127.0.0.1:{port}") == 1
     assert [e["epoch"] for e in result["epochs"]] == [1, 2]
     folder = tmp_path / "runs/siamfc_alexnet"
     assert len((folder / "steps.jsonl").read_text().splitlines()) == 16 and (folder / "checkpoint-e002.pt").exists()
-    assert json.loads((folder / "train.json").read_text())["mlflow_run_id"] is None
+    run_id = json.loads((folder / "train.json").read_text())["mlflow_run_id"]
+    assert run_id.startswith("local-") and f"mlflow: run {run_id} waits in" in err
+    records = [json.loads(line) for line in (tmp_path / "outbox" / f"{run_id}.jsonl").read_text().splitlines()]
+    assert records[0]["run_name"] == "train-siamfc_alexnet" and records[-1] == {"op": "finish", "status": "FINISHED"}
+    assert sorted(row[3] for r in records if r["op"] == "metrics" for row in r["rows"] if row[0] == "total") == list(
+        range(1, 17))
 
 
 def test_a_stage_that_fails_leaves_its_run_failed_and_ctrl_c_killed(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     for error, status in ((ValueError, "FAILED"), (KeyboardInterrupt, "KILLED")):
         try:
-            with RunLog(MlflowParams(uri, "siamflow"), f"stage-{status}", {"a": {"b": 1}}) as run:
+            with RunLog(MlflowParams(uri, "siamflow", str(tmp_path / "outbox")), f"stage-{status}", {"a": {"b": 1}}) as run:
                 run.metrics({"loss": 0.5}, step=3)
                 raise error
         except error:
