@@ -61,6 +61,9 @@ def run(main: typing.Callable[[], None], prog: str) -> None:
     except (UserError, ParamsError, ModelError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except OSError as err:  # a full disk, a file that went away, no permission: the file and the reason
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(130)

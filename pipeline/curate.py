@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,7 +225,8 @@ def curate_shard(job: dict, progress=lambda n: None) -> dict:
         if writer is not None:
             writer.env.close()
         partial.unlink(missing_ok=True)
-        raise ShardFailed(f"{final}: {type(err).__name__}: {err}") from err
+        free = shutil.disk_usage(out).free / 2 ** 20  # LMDB says EIO when the disk is full: this tells them apart
+        raise ShardFailed(f"{final}: {type(err).__name__}: {err} ({free:.1f} MiB free on its file system)") from err
     finally:
         cv2.setNumThreads(threads)
     record["sha256"], record["bytes"] = file_sha256(final), final.stat().st_size

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,11 @@ from models.trackers import tracker_kind
 from pipeline import cli, experiment
 from pipeline.benchmarks import protocols
 from pipeline.benchmarks.datasets import LOADERS, BenchmarkError, Sequence
-from pipeline.files import write_atomic
+from pipeline.files import file_sha256, json_digest, write_atomic
 from pipeline.params import IDENTITY, UNTRAINED, BenchmarkSpec, EvaluateParams, Params, base_variant
+
+PROGRESS = ".progress"  # <results>/<variant>/<benchmark>/.progress/<sequence>.json while a run is under way
+
 
 def default_checkpoint(runs: str, variant: str) -> Path:
     name = "checkpoint-e000.pt" if variant.endswith(UNTRAINED) else "checkpoint.pt"
@@ -79,7 +83,20 @@ def evaluate_sequence(job: dict) -> dict:
             protocols.write_got10k(folder, sequence, boxes, times)
         else:
             protocols.write_ope(folder, sequence, boxes)
-    return {"sequence": sequence.name, "frames": len(times), "seconds": float(np.sum(times))}
+    record = {"sequence": sequence.name, "frames": len(times), "seconds": float(np.sum(times))}
+    # Written after the result files: a killed run's rerun skips the sequences that have one.
+    write_atomic(folder / PROGRESS / f"{sequence.name}.json", json.dumps(record | {"job": job["key"]}).encode())
+    return record
+
+
+def _finished(folder: Path, key: str) -> dict[str, dict]:
+    """The sequences that an interrupted run of the same job (checkpoint bytes, settings) finished."""
+    records = {}
+    for path in (folder / PROGRESS).glob("*.json"):
+        record = json.loads(path.read_text())
+        if record.pop("job") == key:
+            records[record["sequence"]] = record
+    return records
 
 
 def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = None) -> dict:
@@ -92,24 +109,34 @@ def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = N
     sequences = load_benchmark(benchmark, spec)
     folder = Path(settings.results) / variant / benchmark
     kind = _kind(params, variant)
-    jobs = [{"variant": variant, "checkpoint": checkpoint, "device": settings.device, "sequence": s,
-             "folder": str(folder), "protocol": spec.protocol, "vot_skip": settings.vot_skip,
-             "vot_repetitions": settings.vot_repetitions,
-             "settings": tracker_settings(params, benchmark, kind)} for s in sequences]
-    bar = tqdm(total=len(jobs), desc=f"evaluate {variant} on {benchmark}", unit="seq")
-    records = []
+    job = {"variant": variant, "checkpoint": checkpoint, "device": settings.device, "folder": str(folder),
+           "protocol": spec.protocol, "vot_skip": settings.vot_skip, "vot_repetitions": settings.vot_repetitions,
+           "settings": tracker_settings(params, benchmark, kind)}
+    job["key"] = json_digest([job, file_sha256(checkpoint) if checkpoint else None])
+    done = _finished(folder, job["key"])
+    jobs = [job | {"sequence": s} for s in sequences if s.name not in done]
+    if len(jobs) < len(sequences):
+        print(f"evaluate: {variant} on {benchmark}: resuming, {len(sequences) - len(jobs)} of {len(sequences)} "
+              "sequences done")
+    bar = tqdm(total=len(sequences), initial=len(sequences) - len(jobs), desc=f"evaluate {variant} on {benchmark}",
+               unit="seq")
     if settings.backend == "serial":
-        for job in jobs:
-            records.append(evaluate_sequence(job))
+        fresh = []
+        for one in jobs:
+            fresh.append(evaluate_sequence(one))
             bar.update()
     else:
-        records = _run_ray(jobs, settings.workers, bar)
+        fresh = _run_ray(jobs, settings.workers, bar)
     bar.close()
+    done |= {r["sequence"]: r for r in fresh}
+    records = [done[s.name] for s in sequences]
     frames, seconds = sum(r["frames"] for r in records), sum(r["seconds"] for r in records)
     speed = {"variant": variant, "benchmark": benchmark, "device": _device_name(settings.device),
              "frames": frames, "fps": frames / seconds if seconds else None, "checkpoint": checkpoint,
              "per_sequence": {r["sequence"]: r["frames"] / r["seconds"] if r["seconds"] else None for r in records}}
     write_atomic(folder / "speed.json", (json.dumps(speed, indent=1) + "\n").encode())
+    if (folder / PROGRESS).exists():
+        shutil.rmtree(folder / PROGRESS)
     print(f"evaluate: {variant} on {benchmark}: {len(records)} sequences, {frames} frames tracked at "
           f"{speed['fps'] or 0:.1f} fps ({speed['device']}), results in {folder}")
     return speed
