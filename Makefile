@@ -50,13 +50,11 @@ mlflow-server: setup
 test: setup
 	python -m pytest
 
-# The speed measurements of bench/, each printing ratios taken in one run (after `make repro`).
+# The speed measurements of bench/ (after `make repro`): bench/results.json, bench/results.md and README's
+# table, each ratio taken within one run. It reruns the whole pipeline once to time `make repro`.
+# On a CUDA machine: python bench/run.py --only tracker --devices cpu,cuda (then --merge its results here).
 bench: setup
-	python bench/index_load.py
-	python bench/image_backend.py
-	python bench/curate.py
-	python bench/score.py
-	python bench/train.py
+	python bench/run.py
 
 # Pillow-SIMD in place of Pillow, for curate.image_backend=pillow (built here with AVX2). On this machine
 # kind it measured slower than OpenCV (README), so it is an option, not a default; `make clean-venv` undoes it.

@@ -10,7 +10,6 @@ run and on the same frames:
     Ray start, LMDB writes, checksums, manifest, stats and preview);
 and prints stage(1 worker) / bare loop and stage(2 workers) / stage(1 worker) as crop rates.
 """
-import argparse
 import os
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from models.geometry import crop_around_box  # noqa: E402
 from pipeline import index, synth  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
+import common  # noqa: E402
+
 
 def bare_loop(vid: index.DatasetIndex, root: Path, size: int, quality: int) -> int:
     rows = vid.frames[vid.frames["visible"] == 1]
@@ -40,7 +41,7 @@ def bare_loop(vid: index.DatasetIndex, root: Path, size: int, quality: int) -> i
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.parser(__doc__)
     parser.add_argument("--videos", type=int, default=960, help="synthetic VID videos (default: %(default)s)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,14 +71,10 @@ def main():
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             rates[f"curate, {workers} worker{'s' * (workers > 1)}"] = crops / (time.perf_counter() - start)
 
-    print(f"{crops} crops of {params.curate.search_size} px from {args.videos} synthetic VID videos "
-          f"({os.cpu_count()} cores)")
-    for name, rate in rates.items():
-        print(f"  {name:18s} {rate:7.1f} crops/s")
-    print(f"curate 1 worker / bare loop on one core: {rates['curate, 1 worker'] / rates['bare loop']:.2f} (aim >= 0.8)")
-    print(f"curate 2 workers / 1 worker:             {rates['curate, 2 workers'] / rates['curate, 1 worker']:.2f} "
-          f"(aim >= 1.8)")
-
+    common.report(args, f"curate: {crops} crops of {params.curate.search_size} px from {args.videos} synthetic VID "
+                  f"videos, JPEG decode + warp + encode", [(name, rate, "crops/s") for name, rate in rates.items()],
+                  [("curate 1 worker / bare loop (1 core)", rates["curate, 1 worker"] / rates["bare loop"]),
+                   ("curate 2 workers / 1 worker", rates["curate, 2 workers"] / rates["curate, 1 worker"])])
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,6 @@ frame-by-frame Python loop computing the same success and precision curves.
 
 Prints the time of each and their ratio, measured in the same run, and checks that both agree.
 """
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -14,6 +13,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.benchmarks import metrics  # noqa: E402
+
+import common  # noqa: E402
 
 
 def loop_scores(pred, gt):
@@ -30,7 +31,7 @@ def loop_scores(pred, gt):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.parser(__doc__)
     parser.add_argument("--sequences", type=int, default=100)
     parser.add_argument("--frames", type=int, default=1000)
     args = parser.parse_args()
@@ -48,9 +49,9 @@ def main():
     loop = time.perf_counter() - start
     assert np.isclose(np.mean([a for a, _ in looped]), overall["success_auc"])
     assert np.isclose(np.mean([p for _, p in looped]), overall["precision_20"])
-    print(f"{args.sequences} sequences x {args.frames} frames: vectorized {vectorized:.3f} s, "
-          f"frame loop {loop:.3f} s, ratio {loop / vectorized:.1f}x (same AUC {overall['success_auc']:.4f})")
-
+    common.report(args, f"scoring: {args.sequences} sequences x {args.frames} frames, success and precision curves",
+                  [("vectorized (pipeline.benchmarks.metrics)", vectorized, "s"), ("frame-by-frame loop", loop, "s")],
+                  [("frame loop time / vectorized time", loop / vectorized)])
 
 if __name__ == "__main__":
     main()

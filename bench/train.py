@@ -10,7 +10,6 @@ Measures in one run, on the same pairs (seed, epoch 0, indices 0..N-1):
     K = 1 and 2 ranks (CPU, gloo; on a CUDA machine set --device cuda), pairs per second from its train.json;
 and prints one worker / floor, 2 workers / 1 worker and 2 ranks / 1 rank.
 """
-import argparse
 import json
 import os
 import subprocess
@@ -29,9 +28,11 @@ from models.variants import build_model  # noqa: E402
 from pipeline import train  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
+import common  # noqa: E402
+
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.parser(__doc__)
     parser.add_argument("--variant", default="siamfc_alexnet", help="a variant of params.yaml (default: %(default)s)")
     parser.add_argument("--pairs", type=int, default=512, help="pairs per measurement (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="training device, cpu or cuda (default: %(default)s)")
@@ -79,14 +80,11 @@ def main():
             summary = json.loads((Path(tmp) / str(ranks) / args.variant / "train.json").read_text())
             rates[f"training, {ranks} rank{'s' * (ranks > 1)}"] = summary["epochs"][0]["samples_per_second"]
 
-    print(f"{args.variant}: {args.pairs} pairs (search {params.train.search_size} px, {os.cpu_count()} cores, "
-          f"training on {args.device})")
-    for name, rate in rates.items():
-        print(f"  {name:24s} {rate:8.1f} pairs/s")
-    print(f"loader 1 worker / decode floor:  {rates['loader, 1 worker'] / rates['decode floor, 1 process']:.2f}")
-    print(f"loader 2 workers / 1 worker:     {rates['loader, 2 workers'] / rates['loader, 1 worker']:.2f}")
-    print(f"training 2 ranks / 1 rank:       {rates['training, 2 ranks'] / rates['training, 1 rank']:.2f}")
-
+    common.report(args, f"loader and training: {args.variant}, {args.pairs} pairs, search {params.train.search_size} px, "
+                  f"training on {args.device}", [(name, rate, "pairs/s") for name, rate in rates.items()],
+                  [("loader 1 worker / decode floor", rates["loader, 1 worker"] / rates["decode floor, 1 process"]),
+                   ("loader 2 workers / 1 worker", rates["loader, 2 workers"] / rates["loader, 1 worker"]),
+                   ("training 2 ranks / 1 rank", rates["training, 2 ranks"] / rates["training, 1 rank"])])
 
 if __name__ == "__main__":
     main()
