@@ -7,16 +7,18 @@ import sys
 import uuid
 from pathlib import Path
 
+import yaml
+
 from pipeline import grids
 from pipeline.params import ParamsError, load_params
-
-configfile: "params.yaml"
 
 try:  # bad params stop everything before the first job, in one line
     PARAMS = load_params("params.yaml")
     CELLS = grids.cells("params.yaml")
 except ParamsError as err:
     sys.exit(f"snakemake: error: {err}")
+# Not `configfile:`: Snakemake reads that with yte, which runs the Python of a file that sets __use_yte__.
+config.update(yaml.safe_load(Path("params.yaml").read_text()))
 # The runs of one invocation share this tag in MLflow (cluster jobs inherit it from the submitting process).
 os.environ.setdefault("SIAMFLOW_PIPELINE_ID", uuid.uuid4().hex[:16])
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from models import ModelError
+from models import ModelError, load_tensors
 
 
 def _conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
@@ -217,7 +217,7 @@ def load_pretrained(backbone: nn.Module, path: str | Path) -> None:
     'module.' prefix are accepted). Keys the backbone lacks (the classifier) are ignored; a backbone key missing
     from the file or of another shape is a ModelError naming the file. Nothing is downloaded."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_tensors(path)
     except FileNotFoundError:
         raise ModelError(f"{path}: pretrained weights file not found") from None
     except Exception as err:  # a corrupt or non-tensor file: unpickling or zip errors of many kinds

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from models import ModelError
+from models import ModelError, load_tensors
 from models.variants import build_model
 
 FORMAT = "siamflow-checkpoint/1"
@@ -41,13 +41,16 @@ def load_checkpoint(path: str | Path, variant: str | None = None, map_location="
     """(model, checkpoint dict): the network rebuilt from the checkpoint's own variant and config, with its
     weights. `variant`, when given, must match. Any unreadable or foreign file is a one-line ModelError."""
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        checkpoint = load_tensors(path, map_location)
     except FileNotFoundError:
         raise ModelError(f"{path}: checkpoint not found") from None
     except Exception as err:  # truncated zips, pickles of other objects, random bytes: many exception types
         raise ModelError(f"{path}: not a readable checkpoint ({type(err).__name__})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise ModelError(f"{path}: not a siamflow checkpoint (no {FORMAT!r} format mark)")
+    if not (isinstance(checkpoint.get("variant"), str) and isinstance(checkpoint.get("config"), dict)
+            and isinstance(checkpoint.get("model"), dict)):
+        raise ModelError(f"{path}: an incomplete siamflow checkpoint (no variant, config or weights)")
     if variant is not None and checkpoint["variant"] != variant:
         raise ModelError(f"{path}: a checkpoint of variant {checkpoint['variant']!r}, not {variant!r}")
     # The weights come from the checkpoint: the ImageNet file it was started from is not needed.

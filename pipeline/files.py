@@ -1,4 +1,4 @@
-"""Atomic writes and checksums, shared by the stages."""
+"""Atomic writes, checksums and path checks, shared by the stages."""
 from __future__ import annotations
 
 import hashlib
@@ -38,3 +38,11 @@ def write_figure(figure, path: str | Path, dpi: int = 80) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     write_atomic(path, buffer.getvalue())
+
+
+def escapes_root(relpath: str) -> bool:
+    """Whether a path that data names relative to a root (an annotation's image, a benchmark's sequence or
+    frame) leads out of it: absolute, or up through '..'. Judged on the text alone, before anything is opened,
+    so that an annotation cannot make a stage read /etc/passwd."""
+    norm = os.path.normpath(relpath)
+    return os.path.isabs(norm) or norm == ".." or norm.startswith(".." + os.sep)

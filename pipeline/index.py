@@ -20,6 +20,7 @@ import io
 import json
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from pipeline import cli, experiment
-from pipeline.files import write_atomic
+from pipeline.files import escapes_root, write_atomic
 from pipeline.params import DatasetSpec, IndexParams
 from pipeline.sources import Annotation, Skip, adapters
 
@@ -92,10 +93,9 @@ class _Images:
     def _check(self, relpath: str):
         if "\n" in relpath:  # the image list is one path per line
             return Skip("annotation_unparsable", repr(relpath), "image path with a line break")
-        norm = os.path.normpath(relpath)
-        if os.path.isabs(relpath) or norm == ".." or norm.startswith(".." + os.sep):
+        if escapes_root(relpath):
             return Skip("path_escapes_root", relpath)
-        path = self.root / norm
+        path = self.root / os.path.normpath(relpath)
         try:
             with Image.open(path) as img:  # reads the header only
                 size = img.size
@@ -157,6 +157,8 @@ def build(name: str, spec: DatasetSpec):
         box, was_clipped = checked
         clipped += was_clipped
         kept[key] = (item.image, box, 1, size, item.category, item.polygons)
+    if not kept:  # an empty index would only fail later, in curate or train, far from the cause
+        raise cli.UserError(_nothing_kept(root, name, spec, skipped))
 
     # Sorted tables make the index a function of the annotations alone, whatever order the files came in.
     categories = sorted({v[4] for v in kept.values()})
@@ -187,6 +189,16 @@ def build(name: str, spec: DatasetSpec):
              "visible": visible, "absent": len(frames) - visible, "images": len(image_paths),
              "categories": len(categories), "clipped": clipped, "skipped": reasons}
     return meta, image_paths, frames, np.array(vertices, np.float32).reshape(-1, 2), stats, skipped
+
+
+def _nothing_kept(root: Path, name: str, spec: DatasetSpec, skipped: list[Skip]) -> str:
+    """The one line that refuses a dataset without a single usable object-frame."""
+    if not skipped:
+        return f"{root}: no annotations in dataset {name!r} ({spec.format}, split {spec.split!r})"
+    counts = ", ".join(f"{reason} {n}" for reason, n in Counter(s.reason for s in skipped).items())
+    first = skipped[0]
+    return (f"{root}: nothing usable in dataset {name!r}, all {len(skipped)} items skipped ({counts}); "
+            f"first: {first.path}: {first.reason} {first.detail}").rstrip()
 
 
 def run(name: str, spec: DatasetSpec, params: IndexParams) -> dict:

@@ -257,13 +257,15 @@ class Params:
 def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str] = ()) -> Params:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = _safe_load_unique(path.read_text())
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
+    except UnicodeDecodeError as err:
+        raise ParamsError(f"{path}: not a UTF-8 text file ({err.reason} at byte {err.start})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ParamsError(f"{path}:{where} not valid YAML ({getattr(err, 'problem', err)})") from None
+        raise ParamsError(f"{path}:{where} not valid YAML ({_yaml_problem(err)})") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of sections at the top level")
     # YAML anchors share one object between keys: a JSON round trip gives each its own, so that --set on
@@ -349,7 +351,10 @@ def _apply_override(raw: dict, override: str, path: Path) -> None:
         node = node[part]
     if leaf not in node:
         raise ParamsError(f"--set {override!r}: unknown key {key!r} in {path}")
-    parsed = yaml.safe_load(value)
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as err:  # an unclosed bracket, or a tag such as !!python/object that safe_load refuses
+        raise ParamsError(f"--set {override!r}: the value is not valid YAML ({_yaml_problem(err)})") from None
     # YAML 1.1 reads 1e-3 (no dot) as a string; on the command line it means the number.
     if isinstance(parsed, str) and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", parsed):
         parsed = float(parsed)
@@ -396,6 +401,35 @@ def _build(cls, data, where: str, path: Path):
     if isinstance(data, cls) and not (cls is int and isinstance(data, bool)):
         return data
     raise ParamsError(f"{path}: {where!r} must be {cls.__name__}, got {_describe(data)}")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load's loader, except that a key given twice in one mapping is an error: PyYAML keeps the
+    last one without a word, and a forgotten earlier line would silently not apply."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice",
+                                                            key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _safe_load_unique(text: str):
+    loader = _UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """The problem in one line (a YAMLError's own text goes on with the position on further lines)."""
+    return getattr(err, "problem", None) or str(err).splitlines()[0]
 
 
 def _join(where: str, key: str) -> str:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.benchmarks.metrics import valid_boxes
+from pipeline.files import escapes_root
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 # OTB's frame ranges (the toolkit's configSeqs): a ground truth of n rows covers the n images from this one.
@@ -116,6 +119,15 @@ def _check_lengths(name: str, frames: list, gt: np.ndarray, where: Path) -> None
         raise BenchmarkError(f"{where}: {len(gt)} ground-truth rows for {len(frames)} frames of {name}")
 
 
+def _check_ground_truth(name: str, frames: list, gt: np.ndarray, where: Path) -> None:
+    """One box per frame, and a first box that a tracker can start from: every protocol initializes there,
+    and a NaN or empty first box would track nothing and still give a score."""
+    _check_lengths(name, frames, gt, where)
+    if not valid_boxes(gt[:1]).all():
+        raise BenchmarkError(f"{where}: the first box of {name} is NaN or has no positive width and height: "
+                             "a tracker cannot start from it")
+
+
 def _names_from(list_file: Path | None, found: list[str]) -> list[str]:
     if list_file is None:
         return found
@@ -147,7 +159,7 @@ def load_otb(root: Path, sequence_list: Path | None = None) -> list[Sequence]:
         for gt_file in gt_files:
             gt = from_file_boxes(read_rows(gt_file))
             frames = images[start:start + len(gt)]
-            _check_lengths(folder.name, frames, gt, gt_file)
+            _check_ground_truth(folder.name, frames, gt, gt_file)
             target = re.fullmatch(r"groundtruth_rect\.?(\d*)\.txt", gt_file.name).group(1)
             name = f"{folder.name}-{target}" if len(gt_files) > 1 and target else folder.name
             sequences[name] = Sequence(name, frames, gt)
@@ -185,8 +197,9 @@ def load_vot(root: Path, sequence_list: Path | None = None) -> list[Sequence]:
             polygons = np.stack([x, y, x + w, y, x + w, y + h, x, y + h], 1)
         else:
             polygons = rows - 1
-        _check_lengths(name, frames, rows, folder / "groundtruth.txt")
-        sequences.append(Sequence(name, frames, polygon_to_box(polygons), polygons=polygons))
+        gt = polygon_to_box(polygons)
+        _check_ground_truth(name, frames, gt, folder / "groundtruth.txt")
+        sequences.append(Sequence(name, frames, gt, polygons=polygons))
     return sequences
 
 
@@ -206,7 +219,7 @@ def load_got10k(root: Path, sequence_list: Path | None = None) -> list[Sequence]
         folder = root / name
         frames = _images(folder)
         gt = _pad_first_box(from_file_boxes(read_rows(folder / "groundtruth.txt")), len(frames))
-        _check_lengths(name, frames, gt, folder / "groundtruth.txt")
+        _check_ground_truth(name, frames, gt, folder / "groundtruth.txt")
         absence = folder / "absence.label"
         visible = None
         if absence.exists():
@@ -233,7 +246,7 @@ def load_lasot(root: Path, sequence_list: Path | None = None) -> list[Sequence]:
         for flag_file in ("full_occlusion.txt", "out_of_view.txt"):
             flags = read_rows(folder / flag_file, (len(gt),))[0]
             absent |= flags == 1
-        _check_lengths(name, frames, gt, folder / "groundtruth.txt")
+        _check_ground_truth(name, frames, gt, folder / "groundtruth.txt")
         sequences.append(Sequence(name, frames, gt, visible=~absent))
     return sequences
 
@@ -250,8 +263,12 @@ def read_uav_config(path: Path) -> dict[str, tuple[str, int, int]]:
     if not found:
         raise BenchmarkError(f"{path}: no 'name', 'path', 'startFrame', 'endFrame' entries (the UAV123 toolkit's "
                              "configSeqs.m)")
-    return {name: (re.split(r"[/\\]", folder.rstrip("/\\"))[-1], int(first), int(last))
-            for name, folder, first, last in found}
+    config = {name: (re.split(r"[/\\]", folder.rstrip("/\\"))[-1], int(first), int(last))
+              for name, folder, first, last in found}
+    for name, (folder, _, _) in config.items():
+        if escapes_root(name) or escapes_root(folder):  # they become paths under the benchmark root
+            raise BenchmarkError(f"{path}: sequence {name!r} (folder {folder!r}) leads outside the benchmark root")
+    return config
 
 
 def load_uav123(root: Path, sequence_list: Path | None = None) -> list[Sequence]:
@@ -278,7 +295,7 @@ def load_uav123(root: Path, sequence_list: Path | None = None) -> list[Sequence]
         else:
             raise BenchmarkError(f"{anno / name}.txt: no folder {images_root / name}; a sub-sequence's frame range "
                                  "comes from the UAV123 toolkit's configSeqs.m (set it as the sequence list)")
-        _check_lengths(name, frames, gt, anno / f"{name}.txt")
+        _check_ground_truth(name, frames, gt, anno / f"{name}.txt")
         sequences.append(Sequence(name, frames, gt))
     return sequences
 
@@ -295,7 +312,7 @@ def load_trackingnet(root: Path, sequence_list: Path | None = None) -> list[Sequ
     for name in _names_from(sequence_list, sorted(p.stem for p in anno.glob("*.txt"))):
         frames = _images(root / "frames" / name)
         gt = _pad_first_box(read_rows(anno / f"{name}.txt"), len(frames))
-        _check_lengths(name, frames, gt, anno / f"{name}.txt")
+        _check_ground_truth(name, frames, gt, anno / f"{name}.txt")
         sequences.append(Sequence(name, frames, gt, file_offset=0.0))
     return sequences
 
@@ -316,16 +333,22 @@ def load_dataset_json(path: Path, root: Path | None = None) -> list[Sequence]:
     sequences = []
     for name, video in data.items():
         try:
-            rects = video["gt_rect"]
-            frames = [root / f for f in video["img_names"]]
+            rects, names = video["gt_rect"], [str(f) for f in video["img_names"]]
         except (KeyError, TypeError):
             raise BenchmarkError(f"{path}: video {name!r} lacks img_names or gt_rect") from None
+        # The video name becomes a result file's path and img_names the frames' (VOT scoring opens the first).
+        outside = [f for f in (name, *names) if escapes_root(f)]
+        if outside:
+            raise BenchmarkError(f"{path}: video {name!r}: {outside[0]!r} leads outside {root}")
+        frames = [root / f for f in names]
         if rects and len(rects[0]) == 8:  # VOT in pysot's files: polygons
             polygons = np.array(rects, float)
-            sequences.append(Sequence(name, frames, polygon_to_box(polygons), polygons=polygons, file_offset=0.0))
+            gt = polygon_to_box(polygons)
+            _check_ground_truth(name, frames, gt, path)
+            sequences.append(Sequence(name, frames, gt, polygons=polygons, file_offset=0.0))
             continue
         gt = np.array([r if len(r) == 4 else [np.nan] * 4 for r in rects], float)
-        _check_lengths(name, frames, gt, path)
+        _check_ground_truth(name, frames, gt, path)
         sequences.append(Sequence(name, frames, gt, file_offset=0.0))
     return sequences
 

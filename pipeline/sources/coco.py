@@ -27,18 +27,26 @@ def read(root: Path, split: str):
         raise UserError(f"{path}: not valid JSON ({err})") from None
     except (KeyError, TypeError) as err:
         raise UserError(f"{path}: not a COCO instances file (missing {err})") from None
-    for ann in annotations:
+    for k, ann in enumerate(annotations):
+        if not isinstance(ann, dict):
+            yield Skip("annotation_unparsable", f"{path}#annotations[{k}]", "not a JSON object")
+            continue
         where = f"{path}#annotation={ann.get('id')}"
         if ann.get("iscrowd"):
             yield Skip("iscrowd", where)
             continue
-        file_name, category, box = images.get(ann.get("image_id")), categories.get(ann.get("category_id")), ann.get("bbox")
-        if file_name is None or category is None or not isinstance(box, list) or len(box) != 4:
-            yield Skip("annotation_unparsable", where, "unknown image or category id, or a bbox that is not 4 numbers")
+        # Checked here, field by field: a wrong type must be a counted skip, not a traceback in the index.
+        image_id, category_id, box = ann.get("image_id"), ann.get("category_id"), ann.get("bbox")
+        file_name = images.get(image_id) if isinstance(image_id, int) else None
+        category = categories.get(category_id) if isinstance(category_id, int) else None
+        if (not isinstance(ann.get("id"), (int, str)) or not isinstance(file_name, str) or not isinstance(category, str)
+                or not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) for v in box)):
+            yield Skip("annotation_unparsable", where, "needs an id, a known image_id (with a file_name), a known "
+                       "category_id and a bbox of 4 numbers")
             continue
         segmentation = ann.get("segmentation")
         polygons = segmentation if isinstance(segmentation, list) else []
-        if not all(isinstance(p, list) and len(p) % 2 == 0 for p in polygons):
+        if not all(isinstance(p, list) and len(p) % 2 == 0 and all(_is_number(v) for v in p) for p in polygons):
             yield Skip("annotation_unparsable", where, "a segmentation polygon that is not a list of x, y pairs")
             continue
         polygons = [p for p in polygons if len(p) >= 6]  # fewer than 3 points cover no pixel
@@ -46,3 +54,7 @@ def read(root: Path, split: str):
         # posixpath.join keeps an absolute file_name absolute, so that the index flags it as escaping the root.
         yield Annotation(video, str(ann["id"]), 0, posixpath.join(split, file_name), tuple(box), category,
                          polygons=tuple(tuple(p) for p in polygons))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
