@@ -55,6 +55,9 @@ class SiamRPNTracker(Tracker):
         score = scores[0]
         dx, dy, dw, dh = loc.reshape(4, k, *loc.shape[-2:]).cpu().numpy()
         acx, acy, aw, ah = self.anchors
+        # Bounded exponents: fresh or diverged weights give dw, dh beyond float32's exp, and one infinite size
+        # turns the tracked box into NaN for good; e^10 times an anchor is larger than any image.
+        dw, dh = np.clip(dw, -10, 10), np.clip(dh, -10, 10)
         cx, cy, w, h = dx * aw + acx, dy * ah + acy, np.exp(dw) * aw, np.exp(dh) * ah
         scale_z = EXEMPLAR_SIZE / context_side(*self.size)  # crop pixels per image pixel
         target_w, target_h = self.size * scale_z

@@ -81,6 +81,20 @@ def test_siamrpn_tracking_keeps_a_box_inside_the_image(crossing):
     assert (boxes[:, 0] + boxes[:, 2] / 2 <= width).all() and (boxes[:, 1] + boxes[:, 3] / 2 <= height).all()
 
 
+@pytest.mark.filterwarnings("error")  # numpy's overflow warnings included
+def test_siamrpn_size_outputs_beyond_float32_exp_still_give_finite_boxes(crossing):
+    """Fresh or diverged weights can ask for e^200 times an anchor: the box must stay a box, not turn NaN."""
+    sequence, images = crossing
+    torch.manual_seed(0)
+    model = build_model("siamrpn_alexnet_dw", width=0.25, hidden=16)
+    with torch.no_grad():
+        model.head.loc[0].head[1].bias[10:15] = 200.0  # dw of every anchor (channels: dx, dy, dw, dh per anchor)
+        model.head.loc[0].head[1].bias[15:20] = -200.0  # dh
+    boxes = track(SiamRPNTracker(model), sequence, images[:5])
+    height, width = images[0].shape[:2]
+    assert np.isfinite(boxes).all() and (boxes[:, 2:] >= 10).all() and (boxes[:, 2] <= width).all()
+
+
 def test_distractor_aware_rescoring(crossing):
     """DaSiamRPN's option: off by default; on, it keeps separated strong proposals as distractor templates,
     and a distractor identical to the target (weight 2: target minus twice itself) turns the choice away."""
