@@ -52,7 +52,8 @@ test: setup
 
 # The speed measurements of bench/ (after `make repro`): bench/results.json, bench/results.md and README's
 # table, each ratio taken within one run. It reruns the whole pipeline once to time `make repro`.
-# On a CUDA machine: python bench/run.py --only tracker --devices cpu,cuda (then --merge its results here).
+# On a CUDA machine: python bench/run.py --only tracker --devices cpu,cuda, then --only train --devices cuda
+# (then --merge its results here).
 bench: setup
 	python bench/run.py
 

@@ -11,6 +11,11 @@ def parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
+def subprocess_env(repo: Path) -> dict:
+    """The environment for a stage run as a subprocess: the repository first on PYTHONPATH, what was there kept."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
+
+
 def report(args, setup: str, rows: list[tuple[str, float, str]], ratios: list[tuple[str, float]]) -> None:
     """Prints the measurements (name, value, unit) and the ratios between them, all taken in this run."""
     print(setup)

@@ -10,7 +10,6 @@ run and on the same frames:
     Ray start, LMDB writes, checksums, manifest, stats and preview);
 and prints stage(1 worker) / bare loop and stage(2 workers) / stage(1 worker) as crop rates.
 """
-import os
 import subprocess
 import sys
 import tempfile
@@ -67,7 +66,7 @@ def main():
                        *(a for s in [*sets, f"curate.out={tmp}/shards{workers}", "curate.backend=ray",
                                      f"curate.workers={workers}"] for a in ("--set", s))]
             start = time.perf_counter()
-            subprocess.run(command, cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+            subprocess.run(command, cwd=REPO, check=True, env=common.subprocess_env(REPO),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             rates[f"curate, {workers} worker{'s' * (workers > 1)}"] = crops / (time.perf_counter() - start)
 

@@ -41,6 +41,20 @@ def measure(name: str, extra: list[str]) -> dict:
                      "date": datetime.date.today().isoformat()}
 
 
+def section_runs(name: str, devices: list[str]) -> list[tuple[str, list[str]]]:
+    """(results key, script options) of each run of a section: the tracker measures every device in one run;
+    training on CUDA is a run of its own, on the paper's SiamRPN++ ResNet-50 (the demo's small models would
+    only measure the loader) with a loader worker per spare core."""
+    if name == "tracker":
+        return [(f"tracker ({','.join(devices)})", ["--devices", ",".join(devices)])]
+    if name == "train":
+        gpu = ["--device", "cuda", "--variant", "siamrpnpp_r50", "--set", "train.profile=paper", "--pairs", "2048",
+               "--loader-workers", str(max(1, len(os.sched_getaffinity(0)) - 2))]
+        return [("train" if device == "cpu" else f"train ({device})", [] if device == "cpu" else gpu)
+                for device in devices]
+    return [(name, [])]
+
+
 def markdown(sections: dict) -> str:
     lines = ["| section | measurement | value | unit |", "| --- | --- | --- | --- |"]
     for key, s in sections.items():
@@ -54,7 +68,8 @@ def markdown(sections: dict) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SCRIPTS), help="sections to run (default: %(default)s)")
-    parser.add_argument("--devices", default="cpu", help="tracker devices, cpu and/or cuda (default: %(default)s)")
+    parser.add_argument("--devices", default="cpu", help="tracker and training devices, cpu and/or cuda "
+                        "(default: %(default)s)")
     parser.add_argument("--results", default=str(BENCH / "results.json"), help="default: %(default)s")
     parser.add_argument("--merge", help="add the sections of another results file (measured elsewhere)")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
@@ -67,10 +82,9 @@ def main():
         for name in args.only.split(","):
             if name not in SCRIPTS:
                 parser.error(f"--only: unknown section {name!r} ({', '.join(SCRIPTS)})")
-            extra = ["--devices", args.devices] if name == "tracker" else []
-            key = f"{name} ({args.devices})" if name == "tracker" else name
-            sections[key] = measure(name, extra)
-            results.write_text(json.dumps({"sections": sections}, indent=1) + "\n")  # a section at a time
+            for key, extra in section_runs(name, args.devices.split(",")):
+                sections[key] = measure(name, extra)
+                results.write_text(json.dumps({"sections": sections}, indent=1) + "\n")  # a section at a time
     results.write_text(json.dumps({"sections": sections}, indent=1) + "\n")
     table = markdown(sections)
     results.with_suffix(".md").write_text(f"# Benchmarks (python bench/run.py)\n\n{table}")

@@ -6,12 +6,14 @@ Measures in one run, on the same pairs (seed, epoch 0, indices 0..N-1):
   - the decode floor: read the two crops of each pair from LMDB and decode them, one process, nothing else;
   - one loader worker: the whole sample (pair sampling, decode, re-crop augmentation, colour, targets);
   - the DataLoader with 2 workers;
-  - training: `torchrun --standalone --nproc_per_node=K -m pipeline.train` for one epoch of N pairs with
-    K = 1 and 2 ranks (CPU, gloo; on a CUDA machine set --device cuda), pairs per second from its train.json;
-and prints one worker / floor, 2 workers / 1 worker and 2 ranks / 1 rank.
+  - training: `torchrun --standalone --nproc_per_node=K -m pipeline.train` for two epochs of N pairs, the
+    pairs per second of the second from its train.json (the first pays for start-up): on CPU with K = 1 and
+    2 ranks (gloo); with --device cuda on one GPU, in fp32 and with AMP (train.amp), each against its step
+    floor: forward, backward and SGD step repeated on one batch held on the GPU (no loader, no logging),
+    and the share of that step the GPU spends in kernels;
+and prints one worker / floor, 2 workers / 1 worker, 2 ranks / 1 rank or AMP / fp32 and training / step floor.
 """
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ from torch.utils.data import DataLoader
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from models.siamese import to_input  # noqa: E402
 from models.variants import build_model  # noqa: E402
 from pipeline import train  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
@@ -31,13 +34,55 @@ from pipeline.params import load_params  # noqa: E402
 import common  # noqa: E402
 
 
+def step_floor(args, params, recipe, dataset, amp: bool, steps: int = 20) -> tuple[float, float]:
+    """Pairs per second of training steps on one batch already on the GPU (what the device alone allows), and
+    the share of a step's time that the GPU spends in kernels (torch.profiler over 3 more steps): well under 1,
+    the GPU waits for Python to launch its kernels."""
+    device = torch.device("cuda")
+    torch.manual_seed(0)
+    model = build_model(args.variant, **params.variants[args.variant]).to(device)
+    optimizer = train.make_optimizer(model, recipe)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    batch = next(iter(DataLoader(dataset, batch_size=recipe.batch_size)))
+    template, search = to_input(batch.pop("template"), device), to_input(batch.pop("search"), device)
+    targets = {k: v.to(device) for k, v in batch.items()}
+
+    def step():
+        with torch.autocast("cuda", enabled=amp):
+            losses = model(template, search, targets)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(losses["total"]).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    for _ in range(3):  # cuDNN's algorithm search and the allocator's first blocks
+        step()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    torch.cuda.synchronize()
+    step_seconds = (time.perf_counter() - start) / steps
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as profile:
+        for _ in range(3):
+            step()
+        torch.cuda.synchronize()
+    kernel_seconds = sum(e.self_device_time_total for e in profile.key_averages()) / 1e6 / 3
+    return recipe.batch_size / step_seconds, kernel_seconds / step_seconds
+
+
 def main():
     parser = common.parser(__doc__)
     parser.add_argument("--variant", default="siamfc_alexnet", help="a variant of params.yaml (default: %(default)s)")
     parser.add_argument("--pairs", type=int, default=512, help="pairs per measurement (default: %(default)s)")
-    parser.add_argument("--device", default="cpu", help="training device, cpu or cuda (default: %(default)s)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="training device (default: %(default)s)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a params.yaml override for the loader and the training runs (repeatable)")
+    parser.add_argument("--loader-workers", type=int, default=1,
+                        help="DataLoader processes per training rank (default: %(default)s)")
     args = parser.parse_args()
-    params = load_params(REPO / "params.yaml")
+    params = load_params(REPO / "params.yaml", args.set)
     recipe = params.recipe(args.variant)
     masks = params.variants[args.variant]["head"] == "mask"
     sampler = train.make_sampler(params, recipe, masks, args.variant)
@@ -67,24 +112,43 @@ def main():
     rates["loader, 2 workers"] = args.pairs / (time.perf_counter() - start)
 
     head = params.variants[args.variant]["head"]
+    profile = f"train_profiles.{params.train.profile}.{head}"
+    common_sets = [*args.set, f"train.device={args.device}", f"train.loader_workers={args.loader_workers}",
+                   f"{profile}.epochs=2", f"{profile}.warmup_epochs=0", f"{profile}.freeze_backbone_epochs=0",
+                   f"{profile}.pairs_per_epoch={args.pairs}"]
+    # CPU: one rank per core, gloo. One GPU: a rank per GPU, so fp32 against AMP instead.
+    if args.device == "cpu":
+        runs, compared = {"training, 1 rank": (1, []), "training, 2 ranks": (2, [])}, "training 2 ranks / 1 rank"
+    else:
+        runs = {"training fp32, 1 GPU": (1, ["train.amp=false"]), "training AMP, 1 GPU": (1, ["train.amp=true"])}
+        compared = "training AMP / fp32"
     with tempfile.TemporaryDirectory() as tmp:
-        for ranks in (1, 2):
-            sets = [f"train.runs={tmp}/{ranks}", f"train.device={args.device}", "train.loader_workers=1",
-                    f"train_profiles.{params.train.profile}.{head}.epochs=1",
-                    f"train_profiles.{params.train.profile}.{head}.warmup_epochs=0",
-                    f"train_profiles.{params.train.profile}.{head}.pairs_per_epoch={args.pairs}"]
+        for k, (name, (ranks, sets)) in enumerate(runs.items()):
+            sets = [f"train.runs={tmp}/{k}", *common_sets, *sets]
             command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={ranks}",
                        "-m", "pipeline.train", "--variant", args.variant, *(a for s in sets for a in ("--set", s))]
-            subprocess.run(command, cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+            subprocess.run(command, cwd=REPO, check=True, env=common.subprocess_env(REPO),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            summary = json.loads((Path(tmp) / str(ranks) / args.variant / "train.json").read_text())
-            rates[f"training, {ranks} rank{'s' * (ranks > 1)}"] = summary["epochs"][0]["samples_per_second"]
+            summary = json.loads((Path(tmp) / str(k) / args.variant / "train.json").read_text())
+            rates[name] = summary["epochs"][-1]["samples_per_second"]
 
-    common.report(args, f"loader and training: {args.variant}, {args.pairs} pairs, search {params.train.search_size} px, "
-                  f"training on {args.device}", [(name, rate, "pairs/s") for name, rate in rates.items()],
+    first, second = runs
+    ratios = [(compared, rates[second] / rates[first])]
+    if args.device == "cuda":
+        for precision, amp in (("fp32", False), ("AMP", True)):
+            floor, busy = step_floor(args, params, recipe, dataset, amp)
+            rates[f"step floor {precision}, 1 GPU"] = floor
+            ratios += [(f"training / step floor, {precision}", rates[f"training {precision}, 1 GPU"] / floor),
+                       (f"GPU kernel time / step time, {precision}", busy)]
+    config = params.variants[args.variant]
+    common.report(args, f"loader and training: {args.variant} ({params.train.profile} profile, width "
+                  f"{config['width']:g}, batch {recipe.batch_size}), {args.pairs} pairs, search "
+                  f"{params.train.search_size} px, training on {args.device} with {args.loader_workers} loader "
+                  f"worker(s) per rank", [(name, rate, "pairs/s") for name, rate in rates.items()],
                   [("loader 1 worker / decode floor", rates["loader, 1 worker"] / rates["decode floor, 1 process"]),
                    ("loader 2 workers / 1 worker", rates["loader, 2 workers"] / rates["loader, 1 worker"]),
-                   ("training 2 ranks / 1 rank", rates["training, 2 ranks"] / rates["training, 1 rank"])])
+                   *ratios])
+
 
 if __name__ == "__main__":
     main()
