@@ -106,6 +106,8 @@ def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = N
         checkpoint = checkpoint or str(default_checkpoint(settings.runs, variant))
         if not Path(checkpoint).exists():
             raise cli.UserError(f"{checkpoint}: no checkpoint for {variant} (train it, or pass --checkpoint)")
+        # Read here once: a bad file is one line before any worker starts (the serial backend keeps the model).
+        _load_model(variant, checkpoint, settings.device if settings.backend == "serial" else "cpu")
     sequences = load_benchmark(benchmark, spec)
     folder = Path(settings.results) / variant / benchmark
     kind = _kind(params, variant)

@@ -36,17 +36,20 @@ def test_a_params_file_with_a_wrong_type_a_repeated_key_or_not_text_is_one_line(
     assert error_line(done, "synth") == f"{params}: not a UTF-8 text file (invalid start byte at byte 0)"
 
 
-def evaluate_with(checkpoint, tmp_path):
+def evaluate_with(checkpoint, tmp_path, backend="serial"):
     root = REPO.parent / "shared/data/otb"
     return run_module("pipeline.evaluate", "--variant", "siamfc_alexnet", "--benchmark", "synth-otb",
                       "--checkpoint", str(checkpoint), "--set", f"benchmarks.synth-otb.root={root}",
-                      "--set", f"evaluate.results={tmp_path / 'results'}", "--set", "evaluate.backend=serial")
+                      "--set", f"evaluate.results={tmp_path / 'results'}", "--set", f"evaluate.backend={backend}")
 
 
 def test_a_text_file_or_an_incomplete_checkpoint_stops_evaluate_with_one_line(tmp_path):
     text = tmp_path / "notes.pt"
     text.write_text("epoch 3: loss 0.41\n")
     assert error_line(evaluate_with(text, tmp_path), "evaluate").startswith(f"{text}: not a readable checkpoint (")
+    on_ray = evaluate_with(text, tmp_path, backend="ray")
+    assert error_line(on_ray, "evaluate").startswith(f"{text}: not a readable checkpoint (")
+    assert "seq/s" not in on_ray.stderr  # refused before Ray and the progress bar start
     incomplete = tmp_path / "incomplete.pt"
     torch.save({"format": FORMAT, "variant": "siamfc_alexnet"}, incomplete)
     assert error_line(evaluate_with(incomplete, tmp_path), "evaluate") == (
