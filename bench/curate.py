@@ -22,13 +22,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from models.geometry import crop_around_box  # noqa: E402
-from pipeline import index, synth  # noqa: E402
-from pipeline.params import load_params  # noqa: E402
+from pipeline import index, world  # noqa: E402
+from pipeline.config.params import load_params  # noqa: E402
+from pipeline.data import index as dataset_index  # noqa: E402
 
 import common  # noqa: E402
 
 
-def bare_loop(vid: index.DatasetIndex, root: Path, size: int, quality: int) -> int:
+def bare_loop(vid: dataset_index.DatasetIndex, root: Path, size: int, quality: int) -> int:
     rows = vid.frames[vid.frames["visible"] == 1]
     crops = 0
     for image_id in np.unique(rows["image"]):
@@ -51,9 +52,9 @@ def main():
                 f"datasets.vid.root={tmp}/synthetic/ILSVRC2015", f"index.out={tmp}/index",
                 f"index.metrics={tmp}/metrics/index", f"curate.metrics={tmp}/metrics/curate"]
         params = load_params(REPO / "params.yaml", sets)
-        synth.run(params.synth)
+        world.run(params.synth)
         index.run("vid", params.datasets["vid"], params.index)
-        vid = index.load(params.index.out, "vid")
+        vid = dataset_index.load(params.index.out, "vid")
         crops = int(vid.frames["visible"].sum())
 
         cv2.setNumThreads(1)

@@ -21,8 +21,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from models.geometry import EXEMPLAR_SIZE, context_side, crop_around_box, xywh_to_cxcywh  # noqa: E402
-from pipeline import index  # noqa: E402
-from pipeline.params import load_params  # noqa: E402
+from pipeline.config.params import load_params  # noqa: E402
+from pipeline.data import index as dataset_index  # noqa: E402
 
 
 def timed(function, items):
@@ -47,7 +47,7 @@ def main():
     args = parser.parse_args()
     params = load_params(args.params)
     cv2.setNumThreads(1)
-    vid = index.load(params.index.out, "vid")
+    vid = dataset_index.load(params.index.out, "vid")
     rows = vid.frames[vid.frames["visible"] == 1]
     images = sorted(set(rows["image"].tolist()))[:args.frames]
     rows = rows[np.isin(rows["image"], images)]

@@ -1,4 +1,4 @@
-"""Loading a large index: pipeline.index.load against pysot-style nested JSON with one object per box.
+"""Loading a large index: pipeline.data.index.load against pysot-style nested JSON with one object per box.
 
     python bench/index_load.py [--frames 2000000]
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipeline import index  # noqa: E402
+from pipeline.data import index as dataset_index  # noqa: E402
 
 
 def main():
@@ -27,7 +27,7 @@ def main():
     videos = [f"ILSVRC2015_VID_train_{v * 4 // (n_tracks // 2):04d}/ILSVRC2015_train_{v:08d}"
               for v in range(n_tracks // tracks_per_video)]
     images = [f"Data/VID/train/{v}/{t:06d}.JPEG" for v in videos for t in range(per_track)]
-    frames = np.zeros(n_tracks * per_track, index.FRAME_DTYPE)
+    frames = np.zeros(n_tracks * per_track, dataset_index.FRAME_DTYPE)
     frames["track"] = np.repeat(np.arange(n_tracks), per_track)
     frames["frame"] = np.tile(np.arange(per_track), n_tracks)
     frames["image"] = (frames["track"] // tracks_per_video) * per_track + frames["frame"]
@@ -45,7 +45,7 @@ def main():
         (tmp / "vid.images.txt").write_text("".join(f"{p}\n" for p in images))
         (tmp / "nested.json").write_text(json.dumps(nested))
         t0 = time.perf_counter()
-        loaded = index.load(tmp, "vid")
+        loaded = dataset_index.load(tmp, "vid")
         rows = sum(len(loaded.track_frames(t)) for t in range(0, n_tracks, 97))
         t1 = time.perf_counter()
         json.loads((tmp / "nested.json").read_text())

@@ -1,4 +1,4 @@
-"""make bench: the measurements of bench/ in one go, into bench/results.json, bench/results.md and README.md.
+"""make bench: the measurements of bench/ in one go, into bench/results.json, bench/results.md and docs/performance.md.
 
     python bench/run.py [--only curate,train,tracker,score,repro] [--devices cpu,cuda] [--results PATH]
     python bench/run.py --merge OTHER.json     # sections measured on another machine (a GPU one)
@@ -20,7 +20,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 SCRIPTS = {"curate": ["curate.py"], "train": ["train.py"], "tracker": ["tracker.py"], "score": ["score.py"],
            "repro": ["repro.py"]}
-README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+TABLE_START, TABLE_END = "<!-- bench:start -->", "<!-- bench:end -->"
+PAGE = BENCH.parent / "docs" / "performance.md"   # the page whose table sits between the markers
 
 
 def machine() -> str:
@@ -72,7 +73,7 @@ def main():
                         "(default: %(default)s)")
     parser.add_argument("--results", default=str(BENCH / "results.json"), help="default: %(default)s")
     parser.add_argument("--merge", help="add the sections of another results file (measured elsewhere)")
-    parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
+    parser.add_argument("--no-readme", action="store_true", help="leave docs/performance.md's table as it is")
     args = parser.parse_args()
     results = Path(args.results)
     sections = json.loads(results.read_text())["sections"] if results.exists() else {}
@@ -88,11 +89,9 @@ def main():
     results.write_text(json.dumps({"sections": sections}, indent=1) + "\n")
     table = markdown(sections)
     results.with_suffix(".md").write_text(f"# Benchmarks (python bench/run.py)\n\n{table}")
-    readme = BENCH.parent / "README.md"
-    if not args.no_readme and README_START in readme.read_text():
-        text = readme.read_text()
-        head, rest = text.split(README_START, 1)
-        readme.write_text(f"{head}{README_START}\n{table}{README_END}{rest.split(README_END, 1)[1]}")
+    if not args.no_readme and PAGE.exists() and TABLE_START in PAGE.read_text():
+        head, rest = PAGE.read_text().split(TABLE_START, 1)
+        PAGE.write_text(f"{head}{TABLE_START}\n{table}{TABLE_END}{rest.split(TABLE_END, 1)[1]}")
     print(table)
 
 

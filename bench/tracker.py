@@ -15,11 +15,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from models.trackers import make_tracker, tracker_kind  # noqa: E402
+from models.kinds import head_kind  # noqa: E402
+from models.trackers import make_tracker  # noqa: E402
 from models.variants import build_model  # noqa: E402
-from pipeline import evaluate  # noqa: E402
-from pipeline.benchmarks.protocols import read_image  # noqa: E402
-from pipeline.params import load_params  # noqa: E402
+from pipeline.benchmarks.catalogue import load_benchmark, tracker_settings  # noqa: E402
+from pipeline.benchmarks.protocols.base import read_image  # noqa: E402
+from pipeline.config.params import load_params  # noqa: E402
 
 import common  # noqa: E402
 
@@ -46,7 +47,7 @@ def main():
     args = parser.parse_args()
     params = load_params("params.yaml")
     devices = [d for d in args.devices.split(",") if d != "cuda" or torch.cuda.is_available()]
-    sequence = evaluate.load_benchmark(args.benchmark, params.benchmarks[args.benchmark])[0]
+    sequence = load_benchmark(args.benchmark, params.benchmarks[args.benchmark])[0]
     images = [read_image(p) for p in sequence.frames[:args.frames]]
     if len(images) <= WARM_UP + 1:
         raise SystemExit(f"tracker: {sequence.name} has {len(images)} frames; more than {WARM_UP + 1} are needed")
@@ -54,8 +55,8 @@ def main():
     rows, ratios = [], []
     for variant in (args.variants.split(",") if args.variants else params.variants):
         config = params.variants[variant]
-        kind = tracker_kind(config["head"])
-        settings = evaluate.tracker_settings(params, args.benchmark, kind)
+        kind = head_kind(config["head"]).name
+        settings = tracker_settings(params, args.benchmark, kind)
         for width in (config["width"], 1.0):
             torch.manual_seed(0)
             model = build_model(variant, **{**config, "width": width}).eval()

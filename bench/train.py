@@ -26,34 +26,30 @@ from torch.utils.data import DataLoader
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from models.siamese import to_input  # noqa: E402
+from models.kinds import head_kind  # noqa: E402
+from models.inputs import to_input  # noqa: E402
 from models.variants import build_model  # noqa: E402
-from pipeline import train  # noqa: E402
-from pipeline.params import load_params  # noqa: E402
+from pipeline.config.params import load_params  # noqa: E402
+from pipeline.training.distributed import Distributed, one_torch_thread  # noqa: E402
+from pipeline.training.pairs import PairDataset, make_sampler, rank_indices  # noqa: E402
+from pipeline.training.trainer import Trainer  # noqa: E402
 
 import common  # noqa: E402
 
 
-def step_floor(args, params, recipe, dataset, amp: bool, steps: int = 20) -> tuple[float, float]:
-    """Pairs per second of training steps on one batch already on the GPU (what the device alone allows), and
-    the share of a step's time that the GPU spends in kernels (torch.profiler over 3 more steps): well under 1,
-    the GPU waits for Python to launch its kernels."""
-    device = torch.device("cuda")
-    torch.manual_seed(0)
-    model = build_model(args.variant, **params.variants[args.variant]).to(device)
-    optimizer = train.make_optimizer(model, recipe)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    batch = next(iter(DataLoader(dataset, batch_size=recipe.batch_size)))
+def step_floor(args, params, dataset, amp: bool, steps: int = 20) -> tuple[float, float]:
+    """Pairs per second of the Trainer's own training step on one batch already on the GPU (what the device
+    alone allows: no loader, no logging), and the share of a step's time that the GPU spends in kernels
+    (torch.profiler over 3 more steps): well under 1, the GPU waits for Python to launch its kernels."""
+    params = load_params(REPO / "params.yaml", [*args.set, "train.device=cuda", f"train.amp={str(amp).lower()}"])
+    trainer = Trainer(args.variant, params, Distributed("cuda"))
+    device = trainer.cluster.device
+    batch = next(iter(DataLoader(dataset, batch_size=trainer.recipe.batch_size)))
     template, search = to_input(batch.pop("template"), device), to_input(batch.pop("search"), device)
     targets = {k: v.to(device) for k, v in batch.items()}
 
     def step():
-        with torch.autocast("cuda", enabled=amp):
-            losses = model(template, search, targets)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(losses["total"]).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        trainer.optimize(template, search, targets)
 
     for _ in range(3):  # cuDNN's algorithm search and the allocator's first blocks
         step()
@@ -68,7 +64,7 @@ def step_floor(args, params, recipe, dataset, amp: bool, steps: int = 20) -> tup
             step()
         torch.cuda.synchronize()
     kernel_seconds = sum(e.self_device_time_total for e in profile.key_averages()) / 1e6 / 3
-    return recipe.batch_size / step_seconds, kernel_seconds / step_seconds
+    return trainer.recipe.batch_size / step_seconds, kernel_seconds / step_seconds
 
 
 def main():
@@ -84,12 +80,12 @@ def main():
     args = parser.parse_args()
     params = load_params(REPO / "params.yaml", args.set)
     recipe = params.recipe(args.variant)
-    masks = params.variants[args.variant]["head"] == "mask"
-    sampler = train.make_sampler(params, recipe, masks, args.variant)
+    masks = head_kind(params.variants[args.variant]["head"]).masks
+    sampler = make_sampler(params, recipe, masks, args.variant)
     target_maker = build_model(args.variant, **params.variants[args.variant]).target_maker(
         params.train.search_size)
-    indices = train.rank_indices(args.pairs, 1, 0, 1)
-    dataset = train.PairDataset(sampler, params.train, target_maker, 0, indices, masks)
+    indices = rank_indices(args.pairs, 1, 0, 1)
+    dataset = PairDataset(sampler, params.train, target_maker, 0, indices, masks)
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
     rates = {}
@@ -105,7 +101,7 @@ def main():
         dataset[i]
     rates["loader, 1 worker"] = args.pairs / (time.perf_counter() - start)
 
-    loader = DataLoader(dataset, batch_size=16, num_workers=2, worker_init_fn=train._one_torch_thread)
+    loader = DataLoader(dataset, batch_size=16, num_workers=2, worker_init_fn=one_torch_thread)
     start = time.perf_counter()
     for _ in loader:
         pass
@@ -136,7 +132,7 @@ def main():
     ratios = [(compared, rates[second] / rates[first])]
     if args.device == "cuda":
         for precision, amp in (("fp32", False), ("AMP", True)):
-            floor, busy = step_floor(args, params, recipe, dataset, amp)
+            floor, busy = step_floor(args, params, dataset, amp)
             rates[f"step floor {precision}, 1 GPU"] = floor
             ratios += [(f"training / step floor, {precision}", rates[f"training {precision}, 1 GPU"] / floor),
                        (f"GPU kernel time / step time, {precision}", busy)]

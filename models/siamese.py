@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -13,18 +12,11 @@ from torch.nn import functional as F
 from models.backbones import AlexNet, MobileNetV2, ResNet, load_pretrained
 from models.geometry import EXEMPLAR_SIZE
 from models.heads import RPN, DepthwiseXCorr, Refine, SiamFCHead, position_windows
-from models.losses import mask_loss, rpn_losses, siamfc_loss
+from models.kinds import head_kind
+from models.losses import mask_loss
 from models.necks import Adjust
-from models.targets import AnchorTargets, SiamFCLabels
 
 REFINE_STAGES = (1, 2, 3)
-
-
-def to_input(images, device="cpu") -> torch.Tensor:
-    """The one conversion from BGR uint8 crops (H, W, 3) to a float batch (N, 3, H, W) of 0-255 values (as
-    SiamFC's and pysot's released models take them; the first batch norm does the scaling)."""
-    batch = np.stack([np.asarray(image) for image in images]).transpose(0, 3, 1, 2)
-    return torch.from_numpy(np.ascontiguousarray(batch)).to(device=device, dtype=torch.float32)
 
 
 def make_backbone(name: str, width: float, last_stage: int) -> nn.Module:
@@ -40,12 +32,13 @@ class Siamese(nn.Module):
         super().__init__()
         self.variant, self.config = variant, dict(config)
         self.kind, self.layers = config["head"], tuple(config["layers"])
+        self.head_kind = head_kind(self.kind)
         self.backbone = make_backbone(config["backbone"], config["width"], max(self.layers))
         if config["pretrained"]:
             load_pretrained(self.backbone, config["pretrained"])
         channels = [self.backbone.out_channels[s] for s in self.layers]
         self.neck = self.mask_head = self.refine = None
-        if self.kind == "siamfc":
+        if not self.head_kind.anchors:
             self.head = SiamFCHead(config["out_scale"])
             self.loss_weights = {"cls": 1.0}
             return
@@ -55,7 +48,7 @@ class Siamese(nn.Module):
         anchors = len(config["anchor_ratios"]) * len(config["anchor_scales"])
         self.head = RPN(config["corr"], channels, anchors, config["hidden"])
         self.loss_weights = {"cls": config["cls_weight"], "loc": config["loc_weight"]}
-        if self.kind == "mask":  # SiamMask's mask branch on the deepest used stage
+        if self.head_kind.masks:  # SiamMask's mask branch on the deepest used stage
             masks = None if config["refine"] else config["mask_size"] ** 2  # refined masks replace the 63 x 63 ones
             self.mask_head = DepthwiseXCorr(channels[-1], masks, config["hidden"])
             if config["refine"]:
@@ -76,7 +69,7 @@ class Siamese(nn.Module):
         SiamMask `mask`, or with the refinement `mask_features` and the search `stages` that Refine reads."""
         stages = self.backbone(search)
         search_features = self._features(stages, template=False)
-        if self.kind == "siamfc":
+        if not self.head_kind.anchors:
             return {"score": self.head(template_features[0], search_features[0])}
         out = self.head(template_features, search_features)
         if self.mask_head is not None:
@@ -95,10 +88,7 @@ class Siamese(nn.Module):
         batched tensors; for SiamMask also `mask` (N, 1, H, W) in [0, 1] on the search image and
         `mask_valid` (N,) bool (samples without a ground-truth mask add no mask loss)."""
         out = self.predict(template, search)
-        if self.kind == "siamfc":
-            losses = {"cls": siamfc_loss(out["score"], targets["label"])}
-        else:
-            losses = rpn_losses(out["cls"], out["loc"], targets)
+        losses = self.head_kind.losses(out, targets)
         if self.mask_head is not None:
             losses["mask"] = self._mask_loss(out, targets)
         losses["total"] = sum(self.loss_weights[name] * value for name, value in losses.items())
@@ -132,12 +122,9 @@ class Siamese(nn.Module):
                                torch.zeros(1, 3, search_size, search_size, device=device))
         finally:
             self.train(training)
-        return out["score" if self.kind == "siamfc" else "cls"].shape[-1]
+        return out[self.head_kind.score_output].shape[-1]
 
     def target_maker(self, search_size: int):
         """The per-sample target function: (box_xywh in the search image, negative, rng) -> dict of arrays."""
-        c, size, stride = self.config, self.score_size(search_size), self.backbone.stride
-        if self.kind == "siamfc":
-            return SiamFCLabels(size, stride, search_size, c["radius"])
-        return AnchorTargets(size, stride, search_size, c["anchor_ratios"], c["anchor_scales"], c["pos_iou"],
-                             c["neg_iou"], c["positives"], c["samples"], c["centre_cells"])
+        return self.head_kind.targets(self.config, self.score_size(search_size), search_size=search_size,
+                                      stride=self.backbone.stride)

@@ -7,9 +7,9 @@ without importing torch (params.yaml's `variants:` section is checked with it). 
 from __future__ import annotations
 
 from models import ModelError
+from models.kinds import KINDS
 
 CHOICES = {
-    "head": ("siamfc", "rpn", "mask"),
     "backbone": ("alexnet_siamfc", "alexnet", "resnet18", "resnet34", "resnet50", "mobilenetv2"),
     "corr": ("up", "dw"),
 }
@@ -25,7 +25,7 @@ def register(name: str, base: str | None = None, **deltas) -> None:
 register("siamfc_alexnet", head="siamfc", backbone="alexnet_siamfc", layers=(5,), width=1.0, pretrained="",
          radius=16.0,     # SiamFC section 4.1: positives within R = 16 px of the centre
          out_scale=1e-3)  # SiamFC's output scale; see models/heads.py
-register("siamrpn_alexnet", head="rpn", backbone="alexnet", layers=(5,), width=1.0, pretrained="",
+register("siamrpn_alexnet", head="siamrpn", backbone="alexnet", layers=(5,), width=1.0, pretrained="",
          corr="up",       # SiamRPN section 3.2: up-channel correlation
          neck_channels=0, template_crop=0, hidden=256,
          anchor_ratios=(0.33, 0.5, 1.0, 2.0, 3.0), anchor_scales=(8.0,),  # SiamRPN section 4.1
@@ -42,7 +42,7 @@ register("siamrpnpp_r34", "siamrpnpp_r50", backbone="resnet34")
 register("siamrpnpp_mobilenetv2", "siamrpnpp_r50", backbone="mobilenetv2")
 # SiamMask (Wang et al. 2019): ResNet-50 up to conv4_x (section 3.4), a 63 x 63 mask per position (section
 # 3.2), the refinement module, and loss weights lambda_1 = 32 for the mask, 1 for the others (eq. 4).
-register("siammask_r50", "siamrpnpp_r50", head="mask", layers=(4,), mask_size=63, refine=True,
+register("siammask_r50", "siamrpnpp_r50", head="siammask", layers=(4,), mask_size=63, refine=True,
          cls_weight=1.0, loc_weight=1.0, mask_weight=32.0)
 
 
@@ -63,7 +63,7 @@ def variant_config(name: str, **overrides) -> dict:
             raise ModelError(f"{name}: the head is fixed by the variant; choose another variant "
                              f"({', '.join(list_variants())})")
         config[key] = _typed(name, key, value, config[key])
-    for key, options in CHOICES.items():
+    for key, options in {"head": tuple(KINDS), **CHOICES}.items():
         if key in config and config[key] not in options:
             raise ModelError(f"{name}: {key} must be one of {', '.join(options)}, got {config[key]!r}")
     layers = config["layers"]

@@ -1,4 +1,5 @@
-"""What every stage command shares: --params/--set, and bad input reported as one line."""
+"""What every stage command shares: --params/--set, the run context (--tag, --parent), and bad input
+reported as one line."""
 from __future__ import annotations
 
 import argparse
@@ -6,12 +7,10 @@ import sys
 import typing
 
 from models import ModelError
-from pipeline import experiment
-from pipeline.params import Params, ParamsError, load_params
-
-
-class UserError(Exception):
-    """Bad input that the user can fix; reported as one line naming the file and the problem."""
+from pipeline.common.errors import UserError
+from pipeline.config.params import ParamsError, load_params
+from pipeline.config.schema import Params
+from pipeline.tracking import RunContext
 
 
 def stage_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -26,32 +25,23 @@ def stage_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def params_from_args(args: argparse.Namespace) -> Params:
-    """The params with the --set overrides; --tag and --parent go to the stage's MLflow run."""
-    try:
-        experiment.add_command_tags(args.tags, args.parent)
-    except ValueError as err:
-        raise UserError(str(err)) from None
-    return load_params(args.params, args.overrides)
+def params_from_args(args: argparse.Namespace) -> tuple[Params, RunContext]:
+    """The params with the --set overrides, and the run context of --tag and --parent."""
+    context = RunContext.from_command(args.tags, args.parent)
+    return load_params(args.params, args.overrides), context
 
 
-def markdown_table(header: list, rows: list[list]) -> str:
-    """A Markdown table, as the --summary commands print it."""
-    lines = [header, ["---"] * len(header), *rows]
-    return "\n".join("| " + " | ".join(str(c) for c in line) + " |" for line in lines)
-
-
-def dataset_stage_args(prog: str, description: str, what: str) -> tuple[argparse.Namespace, Params]:
-    """Arguments and params of a per-dataset stage: either --dataset NAME (checked) or --summary."""
+def dataset_stage_args(prog: str, description: str, what: str) -> tuple[argparse.Namespace, Params, RunContext]:
+    """Arguments, params and context of a per-dataset stage: either --dataset NAME (checked) or --summary."""
     parser = stage_parser(prog, description)
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--dataset", help="dataset name, a key of the datasets section")
     group.add_argument("--summary", action="store_true", help=f"print the statistics of every {what} dataset")
     args = parser.parse_args()
-    params = params_from_args(args)
+    params, context = params_from_args(args)
     if args.dataset is not None and args.dataset not in params.datasets:
         raise UserError(f"unknown dataset {args.dataset!r} (datasets in {args.params}: {', '.join(params.datasets)})")
-    return args, params
+    return args, params, context
 
 
 def run(main: typing.Callable[[], None], prog: str) -> None:

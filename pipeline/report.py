@@ -15,10 +15,15 @@ import json
 import os
 from pathlib import Path
 
-from pipeline import cli, experiment, grids
-from pipeline.files import write_atomic, write_figure
-from pipeline.params import Params, load_params
-from pipeline.score import MAIN_METRICS
+from pipeline import cli, tracking
+from pipeline.benchmarks.protocols import PROTOCOLS
+from pipeline.common.errors import UserError
+from pipeline.common.files import write_atomic, write_figure
+from pipeline.common.tables import markdown_table
+from pipeline.config import grids
+from pipeline.config.params import load_params
+from pipeline.config.schema import Params
+from pipeline.tracking import RunContext
 
 TABLES = ("results", "fraction", "layers")
 
@@ -42,7 +47,7 @@ def results_table(params: Params, runs: list[dict]) -> str:
     header, rows = ["tracker"], []
     for benchmark in params.repro.benchmarks:
         protocol = params.benchmarks[benchmark].protocol
-        header += [f"{benchmark} {name}" for _, name in MAIN_METRICS[protocol]] + [f"{benchmark} fps"]
+        header += [f"{benchmark} {name}" for _, name in PROTOCOLS[protocol].columns] + [f"{benchmark} fps"]
     missing = []
     for tracker in params.repro.evaluate:
         row = [tracker]
@@ -51,13 +56,13 @@ def results_table(params: Params, runs: list[dict]) -> str:
             if run is None:
                 missing.append(f"{tracker} on {benchmark}")
             protocol = params.benchmarks[benchmark].protocol
-            row += [_value(run, key) for key, _ in MAIN_METRICS[protocol]] + [_value(run, "fps", 0)]
+            row += [_value(run, key) for key, _ in PROTOCOLS[protocol].columns] + [_value(run, "fps", 0)]
         rows.append(row)
     if len(missing) == len(params.repro.evaluate) * len(params.repro.benchmarks):
-        raise cli.UserError("no score runs in the MLflow store for repro.evaluate x repro.benchmarks (run: dvc repro; "
+        raise UserError("no score runs in the MLflow store for repro.evaluate x repro.benchmarks (run: dvc repro; "
                             "a deleted store refills with: dvc repro --force score)")
     note = f"\n\nNot scored yet: {', '.join(missing)}." if missing else ""
-    return cli.markdown_table(header, rows) + note
+    return markdown_table(header, rows) + note
 
 
 def _cell_runs(runs: list[dict], cell: grids.Cell, benchmark: str) -> dict | None:
@@ -82,7 +87,7 @@ def fraction_table(params: Params, cells: list[grids.Cell], runs: list[dict]) ->
             points.append((fraction * 100, otb["metrics"]["success_auc"]))
     header = ["dataset %", "videos", "objects", f"{ablation.vot} accuracy", f"{ablation.vot} failures",
               f"{ablation.vot} EAO", f"{ablation.otb} AUC"]
-    return cli.markdown_table(header, rows), points
+    return markdown_table(header, rows), points
 
 
 def layers_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> str:
@@ -96,7 +101,7 @@ def layers_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> s
                      _value(_cell_runs(runs, cell, ablation.vot), "eao"),
                      _value(_cell_runs(runs, cell, ablation.otb), "success_auc")])
     header = ["backbone", "L3", "L4", "L5", "finetune", "corr", f"{ablation.vot} EAO", f"{ablation.otb} AUC"]
-    return cli.markdown_table(header, rows)
+    return markdown_table(header, rows)
 
 
 def plot_fraction(points: list, path: Path, benchmark: str) -> None:
@@ -113,14 +118,14 @@ def plot_fraction(points: list, path: Path, benchmark: str) -> None:
     plt.close(fig)
 
 
-def build(params_path: str, table: str, overrides: list[str] = ()) -> list[Path]:
+def run(params_path: str, table: str, overrides: list[str] = (), context: RunContext | None = None) -> list[Path]:
     """Writes one report (and its plot) and returns its files."""
     params = load_params(params_path, overrides)
     out = Path(params.report.out)
     try:
-        runs = experiment.search(params.mlflow, {} if table == "results" else {"grid": table})
+        runs = tracking.search(params.mlflow, {} if table == "results" else {"grid": table})
     except OSError as err:
-        raise cli.UserError(str(err)) from None
+        raise UserError(str(err)) from None
     if table == "results":
         text, files = f"# Results\n\n{results_table(params, runs)}\n", [out / "results.md"]
     else:
@@ -137,15 +142,15 @@ def build(params_path: str, table: str, overrides: list[str] = ()) -> list[Path]
                 f"trained with ablation.set (make ablation).\n\n{body}\n")
     write_atomic(files[0], text.encode())
     print(text)
-    with experiment.RunLog(params.mlflow, f"report-{table}", {"table": table}) as run:
+    with tracking.RunLog(params.mlflow, f"report-{table}", {"table": table}, context=context) as run:
         for path in files:
             run.artifact(path)
     if table != "results":
         _end_sweep(params, table, files)
     elif os.environ.get("DVC_STAGE"):
-        pipeline = experiment.pipeline_id()
+        pipeline = tracking.pipeline_id()
         own = [r for r in runs if pipeline and r["tags"].get("pipeline_id") == pipeline]
-        experiment.tag_lock_entries(params.mlflow, experiment.project_root() / "dvc.lock", own)
+        tracking.tag_lock_entries(params.mlflow, tracking.project_root() / "dvc.lock", own)
     return files
 
 
@@ -156,7 +161,7 @@ def _end_sweep(params: Params, table: str, files: list[Path]) -> None:
         return
     run_id = json.loads(sweep_file.read_text()).get("run_id")
     if run_id:
-        with experiment.RunLog(params.mlflow, f"sweep-{table}", {}, run_id=run_id) as sweep:
+        with tracking.RunLog(params.mlflow, f"sweep-{table}", {}, run_id=run_id) as sweep:
             for path in files:
                 sweep.artifact(path, "report")
 
@@ -166,9 +171,9 @@ def main() -> None:
     parser.add_argument("--table", choices=TABLES, action="append",
                         help="build this report only; repeatable (default: all three)")
     args = parser.parse_args()
-    cli.params_from_args(args)  # checks params and takes --tag / --parent
+    _, context = cli.params_from_args(args)  # checks params and takes --tag / --parent
     for table in args.table or TABLES:
-        build(args.params, table, args.overrides)
+        run(args.params, table, args.overrides, context)
 
 
 if __name__ == "__main__":

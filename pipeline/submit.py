@@ -9,10 +9,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline import cli
-from pipeline.benchmarks import protocols
+from pipeline.benchmarks.catalogue import load_benchmark
 from pipeline.benchmarks.datasets import BenchmarkError
-from pipeline.evaluate import load_benchmark
-from pipeline.files import write_atomic
+from pipeline.benchmarks.submission import submission
+from pipeline.common.errors import UserError
+from pipeline.common.files import write_atomic
+from pipeline.config.schema import Params
+
+
+def run(variant: str, benchmark: str, params: Params, out: str | None = None) -> Path:
+    """The submission zip of `variant` on a test split (default <evaluate.results>/<variant>/<benchmark>.zip)."""
+    if benchmark not in params.benchmarks:
+        raise UserError(f"unknown benchmark {benchmark!r} ({', '.join(params.benchmarks)})")
+    spec = params.benchmarks[benchmark]
+    if spec.format not in ("got10k", "trackingnet"):
+        raise UserError(f"benchmark {benchmark}: format {spec.format} has public ground truth; score it "
+                        "with python -m pipeline.score (submissions are for GOT-10k and TrackingNet)")
+    folder = Path(params.evaluate.results) / variant / benchmark
+    sequences = load_benchmark(benchmark, spec)
+    try:
+        archive = submission(folder, sequences, spec.protocol)
+    except BenchmarkError as err:
+        raise UserError(str(err)) from None
+    path = Path(out or folder.parent / f"{benchmark}.zip")
+    write_atomic(path, archive)
+    print(f"submit: {len(sequences)} sequences of {variant} on {benchmark} -> {path}")
+    return path
 
 
 def main() -> None:
@@ -21,22 +43,8 @@ def main() -> None:
     parser.add_argument("--benchmark", required=True, help="a key of the benchmarks section")
     parser.add_argument("--out", help="default: <evaluate.results>/<variant>/<benchmark>.zip")
     args = parser.parse_args()
-    params = cli.params_from_args(args)
-    if args.benchmark not in params.benchmarks:
-        raise cli.UserError(f"unknown benchmark {args.benchmark!r} ({', '.join(params.benchmarks)})")
-    spec = params.benchmarks[args.benchmark]
-    if spec.format not in ("got10k", "trackingnet"):
-        raise cli.UserError(f"benchmark {args.benchmark}: format {spec.format} has public ground truth; score it "
-                            "with python -m pipeline.score (submissions are for GOT-10k and TrackingNet)")
-    folder = Path(params.evaluate.results) / args.variant / args.benchmark
-    sequences = load_benchmark(args.benchmark, spec)
-    try:
-        archive = protocols.submission(folder, sequences, spec.protocol)
-    except BenchmarkError as err:
-        raise cli.UserError(str(err)) from None
-    out = Path(args.out or folder.parent / f"{args.benchmark}.zip")
-    write_atomic(out, archive)
-    print(f"submit: {len(sequences)} sequences of {args.variant} on {args.benchmark} -> {out}")
+    params, _ = cli.params_from_args(args)
+    run(args.variant, args.benchmark, params, args.out)
 
 
 if __name__ == "__main__":

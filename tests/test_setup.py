@@ -14,7 +14,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from pipeline.experiment import params_hash
+from pipeline.tracking import params_hash
 
 from tests.conftest import REPO
 
@@ -38,7 +38,7 @@ def test_make_repro_on_a_fresh_clone_then_nothing_reruns(tmp_path):
         table = first.stdout[first.stdout.index(header):].splitlines()
         assert sorted(line.split("|")[1].strip() for line in table[2:6]) == ["coco", "det", "vid", "ytbb"]
     assert not list((clone / "data").rglob("*lock.mdb"))
-    for stage in ("train@siamfc_alexnet", "evaluate@siamrpn_alexnet_dw-untrained-synth-otb", "score@identity-synth-vot"):
+    for stage in ("train@siamfc_alexnet", "evaluate-untrained@siamrpn_alexnet_dw-synth-otb", "score@identity-synth-vot"):
         assert f"Running stage '{stage}'" in first.stdout
     # Training learned something: on the held-out synthetic OTB the trained networks beat their own
     # initial weights and the identity tracker by 0.15 AUC or more (the aim of the training issue).

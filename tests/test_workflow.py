@@ -13,7 +13,7 @@ import psutil
 import yaml
 from mlflow.tracking import MlflowClient
 
-from pipeline import grids
+from pipeline.config import grids
 from tests.conftest import REPO, dataset_specs
 from tests.pipeline.test_train import FAST
 
@@ -42,7 +42,8 @@ def test_snakefile_and_dvc_yaml_run_the_same_command_for_every_stage():
     assert dvc.returncode == 0, dvc.stderr
     stages = {}
     for stage, command in re.findall(r"^Running stage '([^'@]+)[^']*':\n> (.*)$", dvc.stdout, re.M):
-        stages.setdefault(stage, []).append(command)
+        # dvc.yaml's evaluate, evaluate-untrained and evaluate-identity are Snakemake's one evaluate rule
+        stages.setdefault(stage.split("-")[0], []).append(command)
     plan = snakemake("-n", "-p", "--forceall", "all")
     assert plan.returncode == 0, plan.stderr
     rules = planned(plan.stdout)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from models.geometry import EXEMPLAR_SIZE, context_side, crop
-from models.siamese import to_input
+from models.inputs import to_input
 
 MIN_SIZE = 10.0  # px: a target shrinking below this is held at it
 

@@ -2,7 +2,7 @@
 
 Cases tested elsewhere (docs/reliability.md lists them): truncated and missing images at curation
 (tests/pipeline/test_curate.py), missing images, zero-width and negative boxes, iscrowd, COCO paths out of the
-root, YouTube-BB absent rows and coordinates out of [0, 1] at indexing (tests/pipeline/sources/test_sources.py).
+root, YouTube-BB absent rows and coordinates out of [0, 1] at indexing (tests/pipeline/data/sources/test_sources.py).
 """
 import csv
 import json
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from pipeline import curate, index
-from pipeline.cli import UserError
-from pipeline.params import DatasetSpec, IndexParams
+from pipeline.common.errors import UserError
+from pipeline.config.schema import DatasetSpec, IndexParams
 from tests.badinput import error_line
 from tests.conftest import run_module
-from tests.pipeline.sources.test_sources import build, coco_file, jpeg, skips, text, vid_xml
+from tests.pipeline.data.sources.test_sources import build, coco_file, jpeg, skips, text, vid_xml
 from tests.pipeline.test_curate import curate_params
 
 CAR = [{"id": 3, "name": "car"}]

@@ -16,8 +16,8 @@ from models import ModelError
 from models.backbones import load_pretrained
 from models.checkpoint import FORMAT, load_checkpoint
 from models.variants import build_model
-from pipeline import index
-from pipeline.params import ParamsError, load_params
+from pipeline.data import index as dataset_index
+from pipeline.config.params import ParamsError, load_params
 from tests.conftest import REPO
 
 
@@ -91,7 +91,7 @@ def test_index_arrays_are_loaded_without_pickle(tmp_path):
     np.save(tmp_path / "vid.frames.npy", np.array([Payload(tmp_path / "ran")], dtype=object), allow_pickle=True)
     np.save(tmp_path / "vid.polygons.npy", np.zeros((0, 2), np.float32))
     with pytest.raises(ValueError):
-        index.load(tmp_path, "vid")
+        dataset_index.load(tmp_path, "vid")
     assert not (tmp_path / "ran").exists()
 
 

@@ -10,7 +10,7 @@ import time
 import lmdb
 import pytest
 
-from pipeline import shards
+from pipeline.data import shards
 from tests.conftest import REPO, run_module, tree_hash
 from tests.pipeline.test_curate import cli_args, run_curate
 

@@ -10,11 +10,12 @@ import torch
 
 from models.checkpoint import save_checkpoint
 from models.variants import build_model
-from tests.conftest import REPO, SHARED, run_module, tree_hash
+from tests.conftest import REPO, SHARED, needs_shared, run_module, tree_hash
 
 SEQUENCES, FRAMES = 4, 40
 
 
+@needs_shared
 def test_a_killed_evaluation_resumes_to_the_results_of_an_uninterrupted_one(tmp_path):
     root = tmp_path / "otb"  # the real Crossing's first frames, four times over: one to kill between sequences
     crossing = SHARED / "data/otb/Crossing"

@@ -13,7 +13,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from models.checkpoint import load_checkpoint
-from pipeline import train
+from pipeline.training import run_folder
 from tests.conftest import REPO, run_module
 from tests.pipeline.test_train import sets, train_args
 
@@ -35,7 +35,7 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tiny_shards
     command = [sys.executable, "-m", "pipeline.train", "--variant", "siamfc_alexnet", *sets(args)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     assert kill_after_first_epoch(command, runs, env) == -signal.SIGKILL
-    interrupted, _ = weights(train.last_checkpoint(runs / "siamfc_alexnet"))
+    interrupted, _ = weights(run_folder.last_checkpoint(runs / "siamfc_alexnet"))
     assert interrupted["epoch"] < 4, "the run ended before the kill"
     done = run_module("pipeline.train", "--variant", "siamfc_alexnet", "--resume", *sets(args))
     assert done.returncode == 0, done.stderr
@@ -56,9 +56,9 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tiny_shards
     assert failed.returncode == 2 and "written with other params" in failed.stderr
 
 
-def kill_after_first_epoch(command, runs, env):
+def kill_after_first_epoch(command, runs, env, cwd=REPO):
     """Starts `command`, kills it and every process under it once the first epoch's checkpoint is written."""
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first, deadline = runs / "siamfc_alexnet" / "checkpoint-e001.pt", time.time() + 180
     while not first.exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
@@ -82,7 +82,7 @@ def test_a_killed_two_rank_torchrun_resumes_to_the_weights_of_an_uninterrupted_o
 
     runs = tmp_path / "killed"
     assert kill_after_first_epoch(command(runs), runs, env) == -signal.SIGKILL
-    interrupted, _ = weights(train.last_checkpoint(runs / "siamfc_alexnet"))
+    interrupted, _ = weights(run_folder.last_checkpoint(runs / "siamfc_alexnet"))
     assert interrupted["epoch"] < 3, "the run ended before the kill"
     done = subprocess.run(command(runs, "--resume"), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -12,8 +12,8 @@ from models.trackers.siamfc import SiamFCTracker
 from models.trackers.siamrpn import SiamRPNTracker
 from models.variants import build_model
 from pipeline.benchmarks import metrics
-from pipeline.benchmarks.datasets import load_otb
-from tests.conftest import SHARED
+from pipeline.benchmarks.loaders import load_otb
+from tests.conftest import SHARED, needs_shared
 
 
 class CellMatcher(nn.Module):
@@ -37,6 +37,8 @@ class CellMatcher(nn.Module):
 
 @pytest.fixture(scope="module")
 def crossing():
+    if not SHARED.is_dir():
+        pytest.skip(needs_shared.kwargs["reason"])
     (sequence,) = load_otb(SHARED / "data" / "otb")
     return sequence, [cv2.imread(str(f)) for f in sequence.frames]
 

@@ -30,7 +30,7 @@ def fixed_batch(model, seed=0):
     boxes = [(97.5, 92.5, 60.0, 70.0), (80.0, 100.0, 90.0, 50.0)]
     samples = [maker(box, negative, rng) for box, negative in zip(boxes, (False, True))]
     targets = {key: torch.as_tensor(np.stack([s[key] for s in samples])) for key in samples[0]}
-    if model.kind == "mask":
+    if model.kind == "siammask":
         mask = torch.zeros(2, 1, 255, 255)
         mask[0, 0, 100:155, 105:150] = 1
         targets["mask"], targets["mask_valid"] = mask, torch.tensor([True, False])
@@ -46,7 +46,7 @@ def test_every_variant_builds_and_trains_forward_and_backward(name):
     torch.manual_seed(0)
     model = small(name)
     losses = model(*fixed_batch(model))
-    expected = {"siamfc": {"cls"}, "rpn": {"cls", "loc"}, "mask": {"cls", "loc", "mask"}}[model.kind]
+    expected = {"siamfc": {"cls"}, "siamrpn": {"cls", "loc"}, "siammask": {"cls", "loc", "mask"}}[model.kind]
     assert set(losses) == expected | {"total"}
     assert all(torch.isfinite(v) for v in losses.values())
     losses["total"].backward()
@@ -67,7 +67,7 @@ def test_output_shapes_match_the_papers(name):
         return
     size = 17 if model.config["backbone"].startswith("alexnet") else 25
     assert out["cls"].shape == (1, 10, size, size) and out["loc"].shape == (1, 20, size, size)
-    if model.kind == "mask":  # with the refinement: the correlation vector of each position, 256 channels
+    if model.kind == "siammask":  # with the refinement: the correlation vector of each position, 256 channels
         assert out["mask_features"].shape == (1, 256, 25, 25)
         assert build_model(name, refine=False).eval().predict(torch.zeros(1, 3, 127, 127), torch.zeros(
             1, 3, 255, 255))["mask"].shape == (1, 63 * 63, 25, 25)
@@ -111,7 +111,7 @@ def test_a_bad_variant_or_override_is_one_line_with_the_valid_names():
     for overrides, message in [({"layers": [2, 3]}, "non-empty subset"), ({"layers": []}, "non-empty subset"),
                                ({"layers": [4, 4]}, "without repeats"), ({"corr": "full"}, "corr must be one of up, dw"),
                                ({"layers": "3"}, "layers must be a list"), ({"width": "1"}, "width must be float"),
-                               ({"positives": True}, "positives must be int"), ({"head": "mask"}, "head is fixed"),
+                               ({"positives": True}, "positives must be int"), ({"head": "siammask"}, "head is fixed"),
                                ({"width": 0}, "width must be positive")]:
         with pytest.raises(ModelError, match=message):
             variant_config("siamrpnpp_r50", **overrides)

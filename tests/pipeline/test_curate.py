@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from models.geometry import EXEMPLAR_SIZE, context_side, crop_around_box
-from pipeline import curate, index, shards
+from pipeline.data import index as dataset_index
+from pipeline import curate, index
+from pipeline.data import shards
 from tests.conftest import dataset_specs, run_module, tiny_params, tree_hash
 
 
@@ -45,7 +47,7 @@ def test_serial_and_ray_with_one_or_two_workers_write_identical_shards(tiny_worl
 
 def test_reader_gives_each_track_its_frames_and_crops_that_match_the_crop_function(tiny_world, tiny_index, tmp_path):
     stats = run_curate(tiny_world, tiny_index, tmp_path, "ytbb")
-    idx = index.load(tiny_index.out, "ytbb")
+    idx = dataset_index.load(tiny_index.out, "ytbb")
     reader = shards.Shards(tmp_path / "shards/ytbb")
     assert len(reader) == len(idx.tracks)
     for track in range(len(idx.tracks)):
@@ -107,7 +109,7 @@ def test_unreadable_missing_and_changed_images_are_counted_skips(tiny_world, tmp
     spec = dataclasses.replace(dataset_specs(tiny_world)["coco"], root=str(root))
     index_params = tiny_params(f"index.out={tmp_path}/index", f"index.metrics={tmp_path}/im").index
     index.run("coco", spec, index_params)
-    idx = index.load(index_params.out, "coco")
+    idx = dataset_index.load(index_params.out, "coco")
     objects = np.bincount(idx.frames["image"], minlength=len(idx.images))
     truncated, missing, changed = (root / idx.images[i] for i in range(3))
     truncated.write_bytes(truncated.read_bytes()[:2000])
@@ -148,7 +150,7 @@ def test_coco_crops_carry_their_masks(tiny_world, tiny_index, tmp_path):
     stats = run_curate(tiny_world, tiny_index, tmp_path, "coco")
     coco = json.loads((Path(dataset_specs(tiny_world)["coco"].root) / "annotations/instances_train2017.json").read_text())
     polygons = {str(a["id"]): a["segmentation"] for a in coco["annotations"] if not a["iscrowd"]}
-    idx = index.load(tiny_index.out, "coco")
+    idx = dataset_index.load(tiny_index.out, "coco")
     reader = shards.Shards(tmp_path / "shards/coco")
     assert stats["masks"] == stats["crops"] == len(polygons)
     for track, (_, name, _) in enumerate(idx.tracks):

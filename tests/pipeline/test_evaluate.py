@@ -10,9 +10,10 @@ import torch
 from models.checkpoint import save_checkpoint
 from models.variants import build_model
 from pipeline import evaluate, score
+from pipeline.benchmarks.catalogue import load_benchmark
 from pipeline.benchmarks import metrics
-from pipeline.benchmarks.datasets import load_otb
-from tests.conftest import SHARED, run_module, tiny_params, tree_hash
+from pipeline.benchmarks.loaders import load_otb
+from tests.conftest import SHARED, needs_shared, run_module, tiny_params, tree_hash
 
 BENCHMARKS = {"synth-otb": "synth-otb", "synth-vot": "synth-vot", "synth-got10k": "synth-got10k/val",
               "synth-lasot": "synth-lasot"}
@@ -27,7 +28,7 @@ def params_for(world, tmp_path, *extra):
 def score_of(params, variant, benchmark):
     spec = params.benchmarks[benchmark]
     folder = Path(params.evaluate.results) / variant / benchmark
-    return score.score(evaluate.load_benchmark(benchmark, spec), folder, spec.protocol, params.score, spec.eao_interval)
+    return score.score(load_benchmark(benchmark, spec), folder, spec.protocol, params.score, spec.eao_interval)
 
 
 def test_identity_on_every_synthetic_benchmark(tiny_world, tmp_path):
@@ -73,6 +74,7 @@ def test_networks_on_ray_and_serially_give_identical_results(tiny_world, tmp_pat
         score_of(serial, variant, benchmark)  # the network's results score without error
 
 
+@needs_shared
 def test_crossing_evaluate_and_score_commands(tmp_path):
     overrides = [f"--set=benchmarks.synth-otb.root={SHARED / 'data' / 'otb'}",
                  f"--set=evaluate.results={tmp_path / 'results'}", f"--set=score.out={tmp_path / 'metrics'}",
@@ -94,6 +96,7 @@ def test_crossing_evaluate_and_score_commands(tmp_path):
     assert f"{path}: 100 boxes for 120 ground-truth frames" in failed.stderr
 
 
+@needs_shared
 def test_score_a_pysot_result_folder_against_a_dataset_json(tmp_path):
     (crossing,) = load_otb(SHARED / "data" / "otb")
     file_boxes = crossing.gt + [1, 1, 0, 0]  # pysot's OTB100.json keeps OTB's 1-based values

@@ -8,9 +8,9 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from models.checkpoint import load_checkpoint
-from pipeline import curate, experiment, train
-from pipeline.experiment import RunLog
-from pipeline.params import MlflowParams
+from pipeline import curate, tracking, train
+from pipeline.tracking import RunLog
+from pipeline.config.schema import MlflowParams
 from tests.conftest import dataset_specs, tiny_params
 from tests.pipeline.test_train import train_args
 
@@ -46,13 +46,13 @@ def test_the_default_store_is_sqlite_at_dvc_root_with_artifacts_beside_it(tmp_pa
     monkeypatch.setenv("DVC_EXP_BASELINE_REV", "f" * 40)
     monkeypatch.chdir(tmp_path.parent)
     params = MlflowParams("", "siamflow", "outbox")
-    assert experiment.tracking_uri(params) == f"sqlite:///{tmp_path}/mlflow.db"
+    assert tracking.tracking_uri(params) == f"sqlite:///{tmp_path}/mlflow.db"
     (tmp_path / "note.txt").write_text("x")
-    run_id = experiment.log_stage(params, "synth", {"seed": 3}, {"videos": 2}, [tmp_path / "note.txt"])
+    run_id = tracking.log_stage(params, "synth", {"seed": 3}, {"videos": 2}, [tmp_path / "note.txt"])
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     run = client.get_run(run_id)
     assert run.data.tags["dvc_exp_name"] == "sunny-jays" and run.data.tags["dvc_exp_baseline_rev"] == "f" * 40
-    assert run.data.tags["params_hash"] == experiment.params_hash({"seed": 3}) and run.data.metrics["videos"] == 2
+    assert run.data.tags["params_hash"] == tracking.params_hash({"seed": 3}) and run.data.metrics["videos"] == 2
     assert list((tmp_path / "mlruns").rglob("note.txt"))
 
 

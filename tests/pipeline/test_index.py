@@ -4,9 +4,10 @@ import shutil
 
 import numpy as np
 
-from pipeline import index, synth
-from pipeline.sources import imagenet_xml
-from pipeline.params import IndexParams
+from pipeline.data import index as dataset_index
+from pipeline import index, world
+from pipeline.data.sources import imagenet_xml
+from pipeline.config.schema import IndexParams
 from tests.conftest import dataset_specs, run_module, tiny_params, tree_hash
 
 
@@ -36,7 +37,7 @@ def test_index_of_the_synthetic_world_matches_what_synth_wrote(tiny_world, tmp_p
 
 def test_loaded_index_gives_tracks_in_frame_order(tiny_world, tmp_path):
     _, params = index_all(tiny_world, tmp_path)
-    vid = index.load(params.out, "vid")
+    vid = dataset_index.load(params.out, "vid")
     assert isinstance(vid.frames, np.memmap)
     assert np.all(np.diff(vid.frames["track"]) >= 0)
     for track in range(len(vid.tracks)):
@@ -51,9 +52,9 @@ def test_same_seed_twice_gives_identical_index_trees(tmp_path):
     """Run synth + index twice at the same place; the data/synthetic and data/index bytes agree."""
     hashes = []
     for attempt in range(2):
-        world = synth.run(tiny_params().synth, tmp_path / "data/synthetic")
-        index_all(world, tmp_path / "data")
-        hashes.append((tree_hash(world), tree_hash(tmp_path / "data/index")))
+        written = world.run(tiny_params().synth, tmp_path / "data/synthetic")
+        index_all(written, tmp_path / "data")
+        hashes.append((tree_hash(written), tree_hash(tmp_path / "data/index")))
         shutil.rmtree(tmp_path / "data")
     assert hashes[0] == hashes[1]
 

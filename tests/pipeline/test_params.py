@@ -1,6 +1,8 @@
 import pytest
 
-from pipeline.params import Params, ParamsError, load_params
+from pipeline.config.params import ParamsError, load_params
+
+from pipeline.config.schema import Params
 from tests.conftest import REPO, run_module
 
 

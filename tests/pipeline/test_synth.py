@@ -5,24 +5,24 @@ import xml.etree.ElementTree as ET
 import cv2
 import numpy as np
 
-from pipeline import synth
+from pipeline import world
 from tests.conftest import tiny_params, tree_hash
 
 
 def test_same_seed_same_bytes_whatever_the_worker_count(tiny_world, tmp_path):
-    again = synth.run(tiny_params("synth.workers=1").synth, tmp_path / "again")
+    again = world.run(tiny_params("synth.workers=1").synth, tmp_path / "again")
     assert tree_hash(again) == tree_hash(tiny_world)
 
 
 def test_other_seed_other_bytes(tiny_world, tmp_path):
-    other = synth.run(tiny_params("synth.seed=1").synth, tmp_path / "other")
+    other = world.run(tiny_params("synth.seed=1").synth, tmp_path / "other")
     assert tree_hash(other) != tree_hash(tiny_world)
 
 
 def test_output_is_replaced_atomically(tmp_path):
     out = tmp_path / "world"
     (out / "stale").mkdir(parents=True)
-    synth.run(tiny_params("synth.vid_train_videos=1").synth, out)
+    world.run(tiny_params("synth.vid_train_videos=1").synth, out)
     assert not (out / "stale").exists() and not (tmp_path / "world.partial").exists()
     assert (out / "ILSVRC2015").is_dir()
 
@@ -122,22 +122,22 @@ def test_benchmark_layouts(tiny_world):
 
 def test_world_contains_the_hard_cases(tmp_path):
     """Occlusion, leaving the view and distractors happen in the default world's benchmark sets."""
-    world = synth.run(tiny_params("synth.vid_train_videos=0", "synth.det_images=0", "synth.coco_images=0",
-                                  "synth.ytbb_videos=0", "synth.lasot_sequences=8", "synth.got10k_sequences=8",
-                                  "synth.benchmark_frames=100").synth, tmp_path / "w")
-    lasot = world / "benchmarks/synth-lasot"
+    hard = world.run(tiny_params("synth.vid_train_videos=0", "synth.det_images=0", "synth.coco_images=0",
+                                 "synth.ytbb_videos=0", "synth.lasot_sequences=8", "synth.got10k_sequences=8",
+                                 "synth.benchmark_frames=100").synth, tmp_path / "w")
+    lasot = hard / "benchmarks/synth-lasot"
     out_of_view = sum("1" in p.read_text() for p in lasot.rglob("out_of_view.txt"))
     full_occlusion = sum("1" in p.read_text() for p in lasot.rglob("full_occlusion.txt"))
-    cover = [int(v) for p in (world / "benchmarks/synth-got10k/val").rglob("cover.label") for v in p.read_text().split()]
+    cover = [int(v) for p in (hard / "benchmarks/synth-got10k/val").rglob("cover.label") for v in p.read_text().split()]
     assert out_of_view > 0 and full_occlusion > 0
     assert min(cover) < 8 and max(cover) == 8  # partial occlusion next to fully visible frames
 
 
 def test_target_box_matches_rendered_pixels(tmp_path):
     """The annotation is tight: the target differs from its surroundings exactly inside the box."""
-    frames, tracks = synth.render_clip(np.random.default_rng(3), 1, 160, 120, [synth.CATEGORIES[1]],
+    frames, tracks = world.render_clip(np.random.default_rng(3), 1, 160, 120, [world.CATEGORIES[1]],
                                        pan=False, effects=False)
-    background_only, _ = synth.render_clip(np.random.default_rng(3), 1, 160, 120, [], pan=False, effects=False)
+    background_only, _ = world.render_clip(np.random.default_rng(3), 1, 160, 120, [], pan=False, effects=False)
     changed = np.argwhere(np.any(frames[0] != background_only[0], axis=2))
     (y0, x0), (y1, x1) = changed.min(0), changed.max(0)
     assert tuple(tracks[0].clipped(0, 160, 120)) == (x0, y0, x1 - x0 + 1, y1 - y0 + 1)

@@ -14,17 +14,20 @@ from torch.utils.data import DataLoader
 from models.checkpoint import load_checkpoint
 from models.variants import build_model
 from pipeline import train
-from pipeline.params import Recipe
+from pipeline.config.schema import Recipe
+from pipeline.training.distributed import one_torch_thread
+from pipeline.training.pairs import PairDataset, make_sampler, rank_indices
+from pipeline.training.schedule import learning_rate
 from tests.conftest import REPO, run_module, tiny_params
 
 # A small SiamFC and a small SiamMask, two short epochs over the tiny world's VID and COCO.
 FAST = ["variants.siamfc_alexnet.width=0.25", "variants.siammask_r50.width=0.125",
         "variants.siammask_r50.neck_channels=16", "variants.siammask_r50.hidden=16",
         "train_profiles.demo.siamfc.epochs=2", "train_profiles.demo.siamfc.pairs_per_epoch=32",
-        "train_profiles.demo.siamfc.batch_size=4", "train_profiles.demo.mask.epochs=1",
-        "train_profiles.demo.mask.pairs_per_epoch=8", "train_profiles.demo.mask.batch_size=4",
-        "train_profiles.demo.mask.warmup_epochs=0",
-        "train_profiles.demo.mask.datasets={vid: {weight: 1.0, frame_range: 100}, coco: {weight: 1.0, frame_range: 1}}",
+        "train_profiles.demo.siamfc.batch_size=4", "train_profiles.demo.siammask.epochs=1",
+        "train_profiles.demo.siammask.pairs_per_epoch=8", "train_profiles.demo.siammask.batch_size=4",
+        "train_profiles.demo.siammask.warmup_epochs=0",
+        "train_profiles.demo.siammask.datasets={vid: {weight: 1.0, frame_range: 100}, coco: {weight: 1.0, frame_range: 1}}",
         "train.loader_workers=0"]
 
 
@@ -44,20 +47,20 @@ def sample(dataset, i):
 def test_samples_depend_on_the_index_only_not_on_workers_or_ranks(tiny_shards, tmp_path):
     params = tiny_params(*train_args(tiny_shards, tmp_path), "train_profiles.demo.siamfc.negative=0.5", "train.gray=0.3")
     recipe = params.recipe("siamfc_alexnet")
-    sampler = train.make_sampler(params, recipe, False, "siamfc_alexnet")
+    sampler = make_sampler(params, recipe, False, "siamfc_alexnet")
     maker = build_model("siamfc_alexnet", width=0.25).target_maker(255)
-    one = train.rank_indices(32, 4, 0, 1)
-    two = [train.rank_indices(32, 4, r, 2) for r in range(2)]
+    one = rank_indices(32, 4, 0, 1)
+    two = [rank_indices(32, 4, r, 2) for r in range(2)]
     # 2 ranks: step s of rank r takes the batch that step 2 s + r of one rank takes.
     assert np.array_equal(np.concatenate([two[0][:4], two[1][:4], two[0][4:8], two[1][4:8]]), one[:16])
-    alone = train.PairDataset(sampler, params.train, maker, 3, one, False)
-    ranked = train.PairDataset(sampler, params.train, maker, 3, two[1], False)
+    alone = PairDataset(sampler, params.train, maker, 3, one, False)
+    ranked = PairDataset(sampler, params.train, maker, 3, two[1], False)
     assert ranked.indices[5] == alone.indices[13]
     assert sample(ranked, 5) == sample(alone, 13)  # the same index, wherever it is computed
-    assert sample(alone, 0) != sample(train.PairDataset(sampler, params.train, maker, 4, one, False), 0)  # next epoch
+    assert sample(alone, 0) != sample(PairDataset(sampler, params.train, maker, 4, one, False), 0)  # next epoch
     batches = {}
     for workers in (0, 2):
-        loader = DataLoader(alone, batch_size=4, num_workers=workers, worker_init_fn=train._one_torch_thread)
+        loader = DataLoader(alone, batch_size=4, num_workers=workers, worker_init_fn=one_torch_thread)
         batches[workers] = [torch.cat([b["template"].flatten(), b["search"].flatten()]) for b in loader]
     assert all(torch.equal(a, b) for a, b in zip(batches[0], batches[2], strict=True))
     pairs = [sampler.pair(sampler.rng(0, i)) for i in range(400)]
@@ -72,11 +75,11 @@ def test_learning_rate_schedules_follow_the_papers():
     base = dict(datasets={}, negative=0.0, semantic_negative=0.0, pairs_per_epoch=1, batch_size=1, freeze_backbone_epochs=0, backbone_lr=1.0,
                 momentum=0.9, weight_decay=0.0, grad_clip=0.0)
     siamfc = Recipe(**base, epochs=50, lr=1e-2, lr_end=1e-5, warmup_epochs=0, warmup_lr=0.0)
-    rates = np.array([train.learning_rate(siamfc, e) for e in range(50)])
+    rates = np.array([learning_rate(siamfc, e) for e in range(50)])
     assert rates[0] == pytest.approx(1e-2) and rates[-1] == pytest.approx(1e-5)
     assert np.allclose(rates[1:] / rates[:-1], (1e-3) ** (1 / 49))  # geometric
     siamrpnpp = Recipe(**base, epochs=20, lr=5e-3, lr_end=5e-4, warmup_epochs=5, warmup_lr=1e-3)
-    rates = [train.learning_rate(siamrpnpp, e) for e in range(20)]
+    rates = [learning_rate(siamrpnpp, e) for e in range(20)]
     assert rates[0] == pytest.approx(1e-3) and rates[4] < 5e-3 and rates[5] == pytest.approx(5e-3)
     assert rates[-1] == pytest.approx(5e-4) and all(a < b for a, b in zip(rates[:5], rates[1:6]))
 
@@ -110,7 +113,7 @@ def test_siammask_trains_with_masks_and_a_diverging_step_is_skipped(tiny_shards,
 def test_bad_input_stops_before_training(tiny_shards, tmp_path):
     broken = tmp_path / "shards"
     shutil.copytree(tiny_shards, broken)
-    cases = [(["train_profiles.demo.mask.datasets={vid: {weight: 1.0, frame_range: 100}}"], "siammask_r50",
+    cases = [(["train_profiles.demo.siammask.datasets={vid: {weight: 1.0, frame_range: 100}}"], "siammask_r50",
               "none of its datasets (vid) has curated masks"),
              (["train_profiles.demo.siamfc.datasets={ytbb: {weight: 1.0, frame_range: 3}}"], "siamfc_alexnet",
               "dataset ytbb is not curated"),

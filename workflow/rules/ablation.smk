@@ -1,5 +1,5 @@
 # The ablation grids: every cell trains, evaluates and scores with the same commands as the stages, plus its
-# --set overrides, --tag lineage and its sweep run as --parent (pipeline.grids.command_options); cells run in
+# --set overrides, --tag lineage and its sweep run as --parent (pipeline.config.grids.command_options); cells run in
 # parallel, one thread each.
 
 
@@ -41,7 +41,7 @@ rule cell_train:
 
 rule cell_evaluate:
     input:
-        config["synth"]["out"],
+        PARAMS.synth.out,
         f"{ABLATION}/{{grid}}/{{cell}}/runs/{{tracker}}",
     output:
         directory(f"{ABLATION}/{{grid}}/{{cell}}/results/{{tracker}}/{{benchmark}}"),
@@ -82,7 +82,7 @@ rule ablation_report:
     input:
         grid_scores,
     output:
-        f"{config['report']['out']}/ablation_{{table}}.md",
+        f"{PARAMS.report.out}/ablation_{{table}}.md",
     log:
         "logs/report/ablation_{table}.log",
     conda:
@@ -96,4 +96,4 @@ rule ablation_report:
 
 rule ablation:
     input:
-        expand(f"{config['report']['out']}/ablation_{{table}}.md", table=grids.GRIDS),
+        expand(f"{PARAMS.report.out}/ablation_{{table}}.md", table=grids.GRIDS),

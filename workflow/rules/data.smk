@@ -3,14 +3,14 @@
 
 rule synth:
     output:
-        directory(config["synth"]["out"]),
+        directory(PARAMS.synth.out),
     log:
         "logs/synth.log",
     conda:
         "../envs/siamflow.yaml"
-    threads: config["synth"]["workers"]
+    threads: PARAMS.synth.workers
     resources:
-        cpus=config["synth"]["workers"],
+        cpus=PARAMS.synth.workers,
         gpu=0,
     shell:
         SYNTH + LOG
@@ -20,12 +20,12 @@ rule index:
     input:
         dataset_input,
     output:
-        f"{config['index']['out']}/{{dataset}}.frames.npy",
-        f"{config['index']['out']}/{{dataset}}.polygons.npy",
-        f"{config['index']['out']}/{{dataset}}.json",
-        f"{config['index']['out']}/{{dataset}}.images.txt",
-        f"{config['index']['out']}/{{dataset}}.skipped.tsv",
-        f"{config['index']['metrics']}/{{dataset}}.json",
+        f"{PARAMS.index.out}/{{dataset}}.frames.npy",
+        f"{PARAMS.index.out}/{{dataset}}.polygons.npy",
+        f"{PARAMS.index.out}/{{dataset}}.json",
+        f"{PARAMS.index.out}/{{dataset}}.images.txt",
+        f"{PARAMS.index.out}/{{dataset}}.skipped.tsv",
+        f"{PARAMS.index.metrics}/{{dataset}}.json",
     log:
         "logs/index/{dataset}.log",
     conda:
@@ -40,18 +40,18 @@ rule index:
 rule curate:
     input:
         dataset_input,
-        multiext(f"{config['index']['out']}/{{dataset}}", ".frames.npy", ".polygons.npy", ".json", ".images.txt"),
+        multiext(f"{PARAMS.index.out}/{{dataset}}", ".frames.npy", ".polygons.npy", ".json", ".images.txt"),
     output:
-        directory(f"{config['curate']['out']}/{{dataset}}"),
-        f"{config['curate']['metrics']}/{{dataset}}.json",
-        f"{config['curate']['metrics']}/{{dataset}}.png",
+        directory(f"{PARAMS.curate.out}/{{dataset}}"),
+        f"{PARAMS.curate.metrics}/{{dataset}}.json",
+        f"{PARAMS.curate.metrics}/{{dataset}}.png",
     log:
         "logs/curate/{dataset}.log",
     conda:
         "../envs/siamflow.yaml"
-    threads: config["curate"]["workers"]
+    threads: PARAMS.curate.workers
     resources:
-        cpus=config["curate"]["workers"],
+        cpus=PARAMS.curate.workers,
         gpu=0,
     shell:
         CURATE + LOG

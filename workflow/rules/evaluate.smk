@@ -1,19 +1,19 @@
 # Training, evaluation, scoring and the results report: dvc.yaml's train, evaluate, score and report stages.
-# Unlike DVC's, each evaluation depends on its own weights only.
+# As in dvc.yaml, each evaluation depends on its own weights only.
 
 
 rule train:
     input:
         curated_datasets,
     output:
-        directory(f"{config['train']['runs']}/{{variant}}"),
+        directory(f"{PARAMS.train.runs}/{{variant}}"),
     log:
         "logs/train/{variant}.log",
     conda:
         "../envs/siamflow.yaml"
-    threads: max(1, config["train"]["loader_workers"])
+    threads: max(1, PARAMS.train.loader_workers)
     resources:
-        cpus=max(1, config["train"]["loader_workers"]),
+        cpus=max(1, PARAMS.train.loader_workers),
         gpu=GPUS,
     shell:
         TRAIN + LOG
@@ -21,28 +21,28 @@ rule train:
 
 rule evaluate:
     input:
-        config["synth"]["out"],
+        PARAMS.synth.out,
         weights,
     output:
-        directory(f"{config['evaluate']['results']}/{{tracker}}/{{benchmark}}"),
+        directory(f"{PARAMS.evaluate.results}/{{tracker}}/{{benchmark}}"),
     log:
         "logs/evaluate/{tracker}-{benchmark}.log",
     conda:
         "../envs/siamflow.yaml"
-    threads: config["evaluate"]["workers"]
+    threads: PARAMS.evaluate.workers
     resources:
-        cpus=config["evaluate"]["workers"],
-        gpu=1 if config["evaluate"]["device"].startswith("cuda") else 0,
+        cpus=PARAMS.evaluate.workers,
+        gpu=1 if PARAMS.evaluate.device.startswith("cuda") else 0,
     shell:
         EVALUATE + LOG
 
 
 rule score:
     input:
-        f"{config['evaluate']['results']}/{{tracker}}/{{benchmark}}",
+        f"{PARAMS.evaluate.results}/{{tracker}}/{{benchmark}}",
     output:
-        f"{config['score']['out']}/{{tracker}}/{{benchmark}}.json",
-        f"{config['score']['out']}/{{tracker}}/{{benchmark}}.png",
+        f"{PARAMS.score.out}/{{tracker}}/{{benchmark}}.json",
+        f"{PARAMS.score.out}/{{tracker}}/{{benchmark}}.png",
     log:
         "logs/score/{tracker}-{benchmark}.log",
     conda:
@@ -56,10 +56,10 @@ rule score:
 
 rule report:
     input:
-        expand(f"{config['score']['out']}/{{tracker}}/{{benchmark}}.json", tracker=config["repro"]["evaluate"],
-               benchmark=config["repro"]["benchmarks"]),
+        expand(f"{PARAMS.score.out}/{{tracker}}/{{benchmark}}.json", tracker=PARAMS.repro.evaluate,
+               benchmark=PARAMS.repro.benchmarks),
     output:
-        f"{config['report']['out']}/{{table}}.md",
+        f"{PARAMS.report.out}/{{table}}.md",
     log:
         "logs/report/{table}.log",
     conda:

@@ -1,13 +1,14 @@
 import numpy as np
 import pytest
 
-from pipeline.benchmarks.datasets import (BenchmarkError, load_dataset_json, load_got10k, load_lasot, load_otb,
-                                          load_trackingnet, load_uav123, load_vot, read_rows, to_file_box)
-from tests.conftest import SHARED
+from pipeline.benchmarks.datasets import BenchmarkError, load_dataset_json, read_rows, to_file_box
+from pipeline.benchmarks.loaders import load_got10k, load_lasot, load_otb, load_trackingnet, load_uav123, load_vot
+from tests.conftest import SHARED, needs_shared
 
 CROSSING = SHARED / "data" / "otb"
 
 
+@needs_shared
 def test_crossing_loads_and_its_boxes_write_back_identically():
     (seq,) = load_otb(CROSSING)
     assert seq.name == "Crossing" and len(seq.frames) == 120 and seq.frames[0].name == "0001.jpg"

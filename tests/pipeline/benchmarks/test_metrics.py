@@ -1,15 +1,21 @@
 """Every value in ../shared/reference/metrics, reproduced by the convention that claims it."""
+import functools
 import json
 
 import numpy as np
 import pytest
 
 from pipeline.benchmarks import metrics as M
-from tests.conftest import SHARED
+from tests.conftest import SHARED, needs_shared
 
 REFERENCE = SHARED / "reference" / "metrics"
-OPE = json.loads((REFERENCE / "golden_ope.json").read_text())
-VOT = json.loads((REFERENCE / "golden_eao.json").read_text())
+
+
+@functools.cache
+def golden(name: str) -> dict:
+    """A file of ../shared/reference/metrics, read when a test needs it (collection works without it)."""
+    return json.loads((REFERENCE / f"golden_{name}.json").read_text())
+
 SEQUENCES = ["seqA", "seqB", "seqC_zero_gt"]
 
 
@@ -18,13 +24,14 @@ def approx(value, float32=False):
 
 
 def ope(name, **options):
-    case = OPE["inputs"][name]
+    case = golden("ope")["inputs"][name]
     return M.ope_sequence(case["pred"], case["gt"], **options)
 
 
+@needs_shared
 @pytest.mark.parametrize("name", SEQUENCES)
 def test_per_sequence_scores_match_pysot_and_the_otb_toolkit(name):
-    ours, expected = ope(name), OPE["per_sequence"][name]
+    ours, expected = ope(name), golden("ope")["per_sequence"][name]
     for reference in ("pysot", "otb_matlab_reimpl"):
         assert ours["success_auc"] == approx(expected[reference]["auc"])
         assert ours["precision_20"] == approx(expected[reference]["prec20"])
@@ -33,12 +40,13 @@ def test_per_sequence_scores_match_pysot_and_the_otb_toolkit(name):
     got10k = ope(name, invalid_gt="as_is")
     assert got10k["success_auc"] == approx(expected["got10k"]["success_score"])
     assert got10k["precision_20"] == approx(expected["got10k"]["precision_score"])
-    iou = M.frame_errors(OPE["inputs"][name]["pred"], OPE["inputs"][name]["gt"], invalid_gt="as_is").iou
+    iou = M.frame_errors(golden("ope")["inputs"][name]["pred"], golden("ope")["inputs"][name]["gt"], invalid_gt="as_is").iou
     assert (iou > 0.5).mean() == approx(expected["got10k"]["success_rate(>0.5)"])
 
 
+@needs_shared
 def test_overall_scores_are_means_over_sequences():
-    expected = OPE["overall"]
+    expected = golden("ope")["overall"]
     official = M.ope_overall({name: ope(name) for name in SEQUENCES})
     assert official["success_auc"] == approx(expected["pysot: AUC = mean over videos and 21 thresholds"])
     assert official["precision_20"] == approx(expected["pysot: Precision = mean over videos at 20px"])
@@ -54,14 +62,16 @@ def test_overall_scores_are_means_over_sequences():
     assert 100 * got10k["precision_20"] == pytest.approx(expected["pytracking_reimpl: Precision(%)"], abs=1e-3)
 
 
+@needs_shared
 def test_single_box_iou_is_continuous():
-    case = OPE["single_box"]
+    case = golden("ope")["single_box"]
     assert M.iou_xywh(case["pred"], case["gt"])[0] == approx(case["continuous IoU by hand = 25*35/(1200+1200-875)"])
     assert M.iou_xywh(case["pred"], case["gt"])[0] == approx(case["pysot overlap_ratio"])
 
 
+@needs_shared
 def test_lasot_absent_frames_stay_in_the_denominator():
-    case, expected = OPE["inputs"]["lasot_case"], OPE["lasot_case"]
+    case, expected = golden("ope")["inputs"]["lasot_case"], golden("ope")["lasot_case"]
     visible = 1 - np.array(case["absent(full_occlusion|out_of_view)"])
     ours = M.ope_sequence(case["pred"], case["gt"], visible=visible)
     official = expected["lasot_official_reimpl"]
@@ -77,8 +87,9 @@ def test_lasot_absent_frames_stay_in_the_denominator():
     assert got10k["norm_precision_20"] == approx(reference["normalized_precision_score(mean 51pt)"])
 
 
+@needs_shared
 def test_uav_nan_rows_follow_the_otb_rule():
-    case, expected = OPE["inputs"]["uav_case"], OPE["uav_case"]
+    case, expected = golden("ope")["inputs"]["uav_case"], golden("ope")["uav_case"]
     ours = M.ope_sequence(case["pred"], case["gt"])
     for reference in ("pysot", "otb/uav matlab reimpl"):
         assert ours["success_auc"] == approx(expected[reference]["auc"])
@@ -94,35 +105,38 @@ def test_trackingnet_normalized_precision_is_the_normalized_trapezoid_area():
 
 def vot_runs():
     # The reference replaced the polygon overlap with preset values: a region's first number is its overlap.
-    return {name: [M.vot_run(records, lambda frame, region: region[0])] for name, records in VOT["trajectories"].items()}
+    return {name: [M.vot_run(records, lambda frame, region: region[0])] for name, records in golden("eao")["trajectories"].items()}
 
 
+@needs_shared
 def test_vot_failures_and_robustness():
     runs = vot_runs()
-    assert {n: list(r[0].failures) for n, r in runs.items()} == {n: s["failures_0based"] for n, s in VOT["sequences"].items()}
+    assert {n: list(r[0].failures) for n, r in runs.items()} == {n: s["failures_0based"] for n, s in golden("eao")["sequences"].items()}
     robustness = M.vot_robustness(runs)
-    assert robustness["failures_total"] == VOT["pysot_ar"]["lost_number"]
-    assert robustness["robustness"] == approx(VOT["pysot_ar"]["robustness(=100*failures/frames)"])
+    assert robustness["failures_total"] == golden("eao")["pysot_ar"]["lost_number"]
+    assert robustness["robustness"] == approx(golden("eao")["pysot_ar"]["robustness(=100*failures/frames)"])
     assert robustness["failures_per_sequence"] == approx(
-        VOT["votpy_ar_transcription"]["robustness(length-weighted mean failures/seq)"])
+        golden("eao")["votpy_ar_transcription"]["robustness(length-weighted mean failures/seq)"])
 
 
+@needs_shared
 def test_vot_accuracy_in_both_weightings():
     runs = vot_runs()
-    assert M.vot_accuracy(runs, burnin=10, weighting="frame") == approx(VOT["pysot_ar"]["accuracy"])
+    assert M.vot_accuracy(runs, burnin=10, weighting="frame") == approx(golden("eao")["pysot_ar"]["accuracy"])
     assert M.vot_accuracy(runs, burnin=10) == approx(
-        VOT["votpy_ar_transcription"]["accuracy(length-weighted mean of per-seq acc)"])
+        golden("eao")["votpy_ar_transcription"]["accuracy(length-weighted mean of per-seq acc)"])
 
 
+@needs_shared
 @pytest.mark.parametrize("year", ["VOT2016", "VOT2018", "VOT2019"])
 def test_eao_official_and_pysot(year):
     runs = vot_runs()
     interval = M.EAO_INTERVALS[year]
-    assert interval == (VOT["pysot_eao"][year]["low"], VOT["pysot_eao"][year]["high"])
+    assert interval == (golden("eao")["pysot_eao"][year]["low"], golden("eao")["pysot_eao"][year]["high"])
     official = M.eao(M.expected_overlap_curve(runs, skip=5), interval)
-    assert official == approx(VOT["legacy_eao_transcription"][year])
+    assert official == approx(golden("eao")["legacy_eao_transcription"][year])
     pysot = M.eao(M.expected_overlap_curve(runs, skip=5, convention="pysot"), interval)
-    assert pysot == approx(VOT["pysot_eao"][year]["eao"], float32=True)
+    assert pysot == approx(golden("eao")["pysot_eao"][year]["eao"], float32=True)
     # The conventions differ only by seqD's failure 5 frames before its end.
     without_d = {n: r for n, r in runs.items() if n != "seqD"}
     assert M.eao(M.expected_overlap_curve(without_d), interval) == pytest.approx(

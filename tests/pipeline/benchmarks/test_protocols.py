@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from models.trackers.base import Prediction
-from pipeline.benchmarks import protocols
+from pipeline.benchmarks.protocols import PROTOCOLS
+from pipeline.benchmarks.protocols.base import read_boxes
+from pipeline.benchmarks.protocols.vot import read_vot, run_vot, write_vot
 from pipeline.benchmarks.datasets import BenchmarkError, Sequence
 
 
@@ -36,7 +38,7 @@ def sequence(tmp_path):
 
 
 def test_vot_protocol_records_failures_skips_and_reinitializations(sequence):
-    runs, times = protocols.run_vot(lambda: Scripted(sequence, lost={7, 27}), sequence, skip=5, repetitions=15)
+    runs, times = run_vot(lambda: Scripted(sequence, lost={7, 27}), sequence, skip=5, repetitions=15)
     assert len(runs) == 3  # a deterministic tracker: three identical runs end the experiment
     records = runs[0]
     assert len(records) == 30 and records[0] == [1] and records[7] == [2]
@@ -48,17 +50,17 @@ def test_vot_protocol_records_failures_skips_and_reinitializations(sequence):
 
 def test_result_files_round_trip_in_the_toolkit_layouts(sequence, tmp_path):
     boxes = sequence.gt + 0.25
-    protocols.write_ope(tmp_path / "ope", sequence, boxes)
+    PROTOCOLS["ope"].write(tmp_path / "ope", sequence, boxes, np.full(30, 0.01))
     assert (tmp_path / "ope" / "seq.txt").read_text().splitlines()[0] == "11.2500,21.2500,30.2500,40.2500"
-    assert np.allclose(protocols.read_boxes(tmp_path / "ope" / "seq.txt", 30), boxes)
-    protocols.write_got10k(tmp_path / "got", sequence, boxes, np.full(30, 0.01))
-    assert np.allclose(protocols.read_boxes(protocols.result_file(tmp_path / "got", "got10k", "seq"), 30), boxes)
+    assert np.allclose(read_boxes(tmp_path / "ope" / "seq.txt", 30), boxes)
+    PROTOCOLS["got10k"].write(tmp_path / "got", sequence, boxes, np.full(30, 0.01))
+    assert np.allclose(read_boxes(PROTOCOLS["got10k"].result_file(tmp_path / "got", "seq"), 30), boxes)
     assert (tmp_path / "got" / "seq" / "seq_time.txt").read_text().count("\n") == 30
-    runs, _ = protocols.run_vot(lambda: Scripted(sequence, lost={7}), sequence)
-    protocols.write_vot(tmp_path / "vot", sequence, runs)
+    runs, _ = run_vot(lambda: Scripted(sequence, lost={7}), sequence)
+    write_vot(tmp_path / "vot", sequence, runs)
     assert sorted(p.name for p in (tmp_path / "vot" / "baseline" / "seq").iterdir()) == [
         "seq_001.txt", "seq_002.txt", "seq_003.txt"]
-    back = protocols.read_vot(tmp_path / "vot", "seq", 30)
+    back = read_vot(tmp_path / "vot", "seq", 30)
     assert back[0][:8] == [[1.0]] + [pytest.approx(r) for r in runs[0][1:7]] + [[2.0]]
 
 
@@ -71,6 +73,6 @@ def test_result_files_round_trip_in_the_toolkit_layouts(sequence, tmp_path):
 def test_bad_result_files_are_named_with_their_line(tmp_path, content, message):
     (tmp_path / "seq.txt").write_text(content)
     with pytest.raises(BenchmarkError, match=message):
-        protocols.read_boxes(tmp_path / "seq.txt", 30)
+        read_boxes(tmp_path / "seq.txt", 30)
     with pytest.raises(BenchmarkError, match="result file missing"):
-        protocols.read_boxes(tmp_path / "absent.txt", 30)
+        read_boxes(tmp_path / "absent.txt", 30)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from pipeline.cli import UserError
-from pipeline.sources import Annotation, Skip
+from pipeline.common.errors import UserError
+from pipeline.data.sources.base import Annotation, Skip
 
 
 def read(root: Path, split: str):

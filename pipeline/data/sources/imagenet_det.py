@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.cli import UserError
-from pipeline.sources import Annotation, Skip
-from pipeline.sources.imagenet_xml import BadAnnotation, parse
+from pipeline.common.errors import UserError
+from pipeline.data.sources.base import Annotation, Skip
+from pipeline.data.sources.imagenet_xml import BadAnnotation, parse
 
 
 def read(root: Path, split: str):

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.params import Params, ParamsError, load_params, missing_benchmark_root
+from pipeline.config.params import ParamsError, load_params, missing_benchmark_root
+
+from pipeline.config.schema import Params
 
 GRIDS = ("fraction", "layers")
 

@@ -10,8 +10,8 @@ import json
 import posixpath
 from pathlib import Path
 
-from pipeline.cli import UserError
-from pipeline.sources import Annotation, Skip
+from pipeline.common.errors import UserError
+from pipeline.data.sources.base import Annotation, Skip
 
 
 def read(root: Path, split: str):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.files import file_sha256
-from pipeline.shards import MANIFEST, Shards
+from pipeline.common.files import file_sha256
+from pipeline.data.shards import MANIFEST, Shards
 
 
 class SamplingError(ValueError):

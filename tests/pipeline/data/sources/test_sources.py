@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline import index
-from pipeline.cli import UserError
-from pipeline.params import DatasetSpec
+from pipeline.data import index as dataset_index
+from pipeline.common.errors import UserError
+from pipeline.config.schema import DatasetSpec
 
 
 def jpeg(path: Path, width=64, height=48):
@@ -33,7 +33,7 @@ def vid_xml(folder, filename, objects, width=64, height=48):
 
 
 def build(root, fmt, split):
-    meta, images, frames, _, stats, skipped = index.build("fixture", DatasetSpec(fmt, str(root), split))
+    meta, images, frames, _, stats, skipped = dataset_index.build("fixture", DatasetSpec(fmt, str(root), split))
     return {**meta, "images": images}, frames, stats, skipped
 
 

@@ -1,0 +1,1 @@
+"""Training: the pair dataset, schedules, the distributed set-up and the Trainer."""
