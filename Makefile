@@ -50,15 +50,15 @@ mlflow-server: setup
 test: setup
 	python -m pytest
 
-# The speed measurements of bench/ (after `make repro`): bench/results.json, bench/results.md and README's
-# table, each ratio taken within one run. It reruns the whole pipeline once to time `make repro`.
+# The speed measurements of bench/ (after `make repro`): bench/results.json, bench/results.md and the table of
+# docs/performance.md, each ratio taken within one run. It reruns the whole pipeline once to time `make repro`.
 # On a CUDA machine: python bench/run.py --only tracker --devices cpu,cuda, then --only train --devices cuda
 # (then --merge its results here).
 bench: setup
 	python bench/run.py
 
 # Pillow-SIMD in place of Pillow, for curate.image_backend=pillow (built here with AVX2). On this machine
-# kind it measured slower than OpenCV (README), so it is an option, not a default; `make clean-venv` undoes it.
+# kind it measured slower than OpenCV (docs/data.md), so it is an option, not a default; `make clean-venv` undoes it.
 simd: setup
 	$(VENV)/bin/pip uninstall --quiet --yes pillow
 	@set -eo pipefail; CC="cc -mavx2" $(VENV)/bin/pip install --quiet --no-deps --no-binary pillow-simd \

@@ -49,7 +49,7 @@ def search(params: MlflowParams, tags: dict[str, str]) -> list[dict]:
         found = client.get_experiment_by_name(params.experiment)
         if found is None:
             return []
-        where = " and ".join([f"attributes.status = 'FINISHED'",
+        where = " and ".join(["attributes.status = 'FINISHED'",
                               *(f"tags.`{k}` = '{v}'" for k, v in tags.items())])
         runs = client.search_runs([found.experiment_id], where, max_results=50000, order_by=["start_time DESC"])
     except Exception as err:  # noqa: BLE001 - the store's own exception types
