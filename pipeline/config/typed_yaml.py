@@ -46,7 +46,7 @@ def apply_override(raw: dict, override: str, path: Path) -> None:
     if leaf not in node:
         raise ParamsError(f"--set {override!r}: unknown key {key!r} in {path}")
     try:
-        parsed = yaml.safe_load(value)
+        parsed = _safe_load_unique(value)
     except yaml.YAMLError as err:  # an unclosed bracket, or a tag such as !!python/object that safe_load refuses
         raise ParamsError(f"--set {override!r}: the value is not valid YAML ({_yaml_problem(err)})") from None
     # YAML 1.1 reads 1e-3 (no dot) as a string; on the command line it means the number.
@@ -108,8 +108,12 @@ def build(cls, data, where: str, path: Path):
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.safe_load's loader, except that a key given twice in one mapping is an error: PyYAML keeps the
-    last one without a word, and a forgotten earlier line would silently not apply."""
+    """yaml.safe_load's loader, except that a key given twice in one mapping is an error (PyYAML keeps the
+    last one without a word, and a forgotten earlier line would silently not apply), and that booleans are
+    YAML 1.2's true and false only, as DVC reads params.yaml: `tracking_uri: off` is the text "off"."""
+
+    yaml_implicit_resolvers = {first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+                               for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -121,6 +125,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                                                             key_node.start_mark)
                 seen.add(key)
         return super().construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                       list("tTfF"))
 
 
 def _safe_load_unique(text: str):
