@@ -19,38 +19,20 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from models.geometry import EXEMPLAR_SIZE
 from pipeline import cli, tracking
 from pipeline.common.errors import UserError
 from pipeline.common.files import write_atomic
-from pipeline.common.parallel import BACKENDS, TaskFailed, parallel_map
+from pipeline.common.parallel import TaskFailed, parallel_map
 from pipeline.common.tables import markdown_table
 from pipeline.config.schema import CurateParams, DatasetSpec, IndexParams, MlflowParams
 from pipeline.data import index as dataset_index, shard_jobs
-from pipeline.data.codecs import CODECS
 from pipeline.data.curation import SIDE_EDGES, SKIP_REASONS, ShardFailed, curate_shard, plan_shards
 from pipeline.data.shards import MANIFEST, Shards
 from pipeline.tracking import RunContext
 
 
-def _check(params: CurateParams) -> None:
-    problems = {
-        "backend": params.backend not in BACKENDS and f"must be one of {', '.join(BACKENDS)}",
-        "image_backend": params.image_backend not in CODECS and f"must be one of {', '.join(CODECS)}",
-        "search_size": params.search_size < EXEMPLAR_SIZE and f"must be at least the exemplar size {EXEMPLAR_SIZE}",
-        "jpeg_quality": not 1 <= params.jpeg_quality <= 100 and "must be in 1..100",
-        "shard_frames": params.shard_frames < 1 and "must be positive",
-        "workers": params.workers < 1 and "must be positive",
-        "preview_crops": params.preview_crops < 0 and "must not be negative",
-    }
-    for key, problem in problems.items():
-        if problem:
-            raise UserError(f"curate.{key}: {getattr(params, key)!r} {problem}")
-
-
 def run(name: str, spec: DatasetSpec, index_params: IndexParams, params: CurateParams,
         mlflow_params: MlflowParams | None = None, context: RunContext | None = None) -> dict:
-    _check(params)
     index_dir = Path(index_params.out)
     index = dataset_index.load(index_dir, name)
     out = Path(params.out) / name

@@ -15,13 +15,11 @@ from pipeline.common.errors import UserError
 from pipeline.config.schema import Params
 from pipeline.tracking import RunContext
 from pipeline.training.distributed import Distributed
-from pipeline.training.schedule import check_recipe
 from pipeline.training.trainer import RESUME, Trainer
 
 
 def run(variant: str, params: Params, resume: str | bool | None = None, context: RunContext | None = None) -> dict:
     """Train `variant`; resume: None (a new run), "strict" (or True) or "auto" (see the module's text)."""
-    check_recipe(params.recipe(variant), variant)
     cluster = Distributed(params.train.device)
     try:
         return Trainer(variant, params, cluster, "strict" if resume is True else resume or None).fit(context)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.geometry import EXEMPLAR_SIZE
 from models.kinds import KINDS
+from pipeline.common.parallel import BACKENDS
+from pipeline.data.codecs import CODECS
 from pipeline.config.typed_yaml import build, check_section, join
 
 
@@ -59,6 +62,18 @@ class CurateParams:
     ray_address: str
     image_backend: str
     preview_crops: int
+
+    def problems(self) -> list[str]:
+        checks = {
+            "backend": self.backend not in BACKENDS and f"must be one of {', '.join(BACKENDS)}",
+            "image_backend": self.image_backend not in CODECS and f"must be one of {', '.join(CODECS)}",
+            "search_size": self.search_size < EXEMPLAR_SIZE and f"must be at least the exemplar size {EXEMPLAR_SIZE}",
+            "jpeg_quality": not 1 <= self.jpeg_quality <= 100 and "must be in 1..100",
+            "shard_frames": self.shard_frames < 1 and "must be positive",
+            "workers": self.workers < 1 and "must be positive",
+            "preview_crops": self.preview_crops < 0 and "must not be negative",
+        }
+        return [f"{key}: {getattr(self, key)!r} {problem}" for key, problem in checks.items() if problem]
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,15 @@ class Recipe:
     momentum: float
     weight_decay: float
     grad_clip: float         # max gradient norm; 0: none
+
+    def problems(self) -> list[str]:
+        found = [f"{name} must be positive" for name in ("epochs", "pairs_per_epoch", "batch_size", "lr", "lr_end")
+                 if getattr(self, name) <= 0]
+        if self.warmup_epochs and self.warmup_lr <= 0:
+            found.append("warmup_lr must be positive with a warm-up")
+        if self.warmup_epochs >= self.epochs and self.warmup_epochs:
+            found.append("the warm-up must be shorter than the schedule")
+        return found
 
 
 @dataclass(frozen=True)

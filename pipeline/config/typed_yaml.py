@@ -81,7 +81,11 @@ def build(cls, data, where: str, path: Path):
         hints = typing.get_type_hints(cls)
         names = [f.name for f in dataclasses.fields(cls)]
         check_section(data, names, where, path)
-        return cls(**{name: build(hints[name], data[name], join(where, name), path) for name in names})
+        built = cls(**{name: build(hints[name], data[name], join(where, name), path) for name in names})
+        problems = built.problems() if hasattr(built, "problems") else []  # a section's own range checks
+        if problems:
+            raise ParamsError("; ".join(join(where, problem) for problem in problems))
+        return built
     if origin is dict:
         key_type, value_type = typing.get_args(cls)
         if not isinstance(data, dict):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.common.errors import UserError
 from pipeline.config.schema import Recipe
 
 
@@ -15,17 +14,6 @@ def learning_rate(recipe: Recipe, epoch: int) -> float:
     decay = recipe.epochs - recipe.warmup_epochs - 1
     progress = (epoch - recipe.warmup_epochs) / decay if decay > 0 else 0.0
     return recipe.lr * (recipe.lr_end / recipe.lr) ** progress
-
-
-def check_recipe(recipe: Recipe, variant: str) -> None:
-    problems = [f"{name} must be positive" for name in ("epochs", "pairs_per_epoch", "batch_size", "lr", "lr_end")
-                if getattr(recipe, name) <= 0]
-    if recipe.warmup_epochs and recipe.warmup_lr <= 0:
-        problems.append("warmup_lr must be positive with a warm-up")
-    if recipe.warmup_epochs >= recipe.epochs and recipe.warmup_epochs:
-        problems.append("the warm-up must be shorter than the schedule")
-    if problems:
-        raise UserError(f"training recipe of {variant}: {'; '.join(problems)}")
 
 
 def make_optimizer(model, recipe: Recipe) -> torch.optim.SGD:
