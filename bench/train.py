@@ -67,6 +67,55 @@ def step_floor(args, params, dataset, amp: bool, steps: int = 20) -> tuple[float
     return trainer.recipe.batch_size / step_seconds, kernel_seconds / step_seconds
 
 
+def loader_rates(args, sampler, dataset, indices) -> dict:
+    """Pairs per second of the decode floor, one loader worker and the DataLoader with 2 workers."""
+    rates = {}
+    start = time.perf_counter()
+    for index in indices:
+        pair = sampler.pair(sampler.rng(0, int(index)))
+        sampler.read(pair.template), sampler.read(pair.search)
+    rates["decode floor, 1 process"] = args.pairs / (time.perf_counter() - start)
+
+    start = time.perf_counter()
+    for i in range(len(dataset)):
+        dataset[i]
+    rates["loader, 1 worker"] = args.pairs / (time.perf_counter() - start)
+
+    loader = DataLoader(dataset, batch_size=16, num_workers=2, worker_init_fn=one_torch_thread)
+    start = time.perf_counter()
+    for _ in loader:
+        pass
+    rates["loader, 2 workers"] = args.pairs / (time.perf_counter() - start)
+    return rates
+
+
+def training_rates(args, params) -> tuple[dict, str]:
+    """Pairs per second of the second of two epochs of `python -m pipeline.train` under torchrun: 1 and 2
+    ranks on CPU, fp32 and AMP on one GPU; and the name of that comparison."""
+    head = params.variants[args.variant]["head"]
+    profile = f"train_profiles.{params.train.profile}.{head}"
+    common_sets = [*args.set, f"train.device={args.device}", f"train.loader_workers={args.loader_workers}",
+                   f"{profile}.epochs=2", f"{profile}.warmup_epochs=0", f"{profile}.freeze_backbone_epochs=0",
+                   f"{profile}.pairs_per_epoch={args.pairs}"]
+    # CPU: one rank per core, gloo. One GPU: a rank per GPU, so fp32 against AMP instead.
+    if args.device == "cpu":
+        runs, compared = {"training, 1 rank": (1, []), "training, 2 ranks": (2, [])}, "training 2 ranks / 1 rank"
+    else:
+        runs = {"training fp32, 1 GPU": (1, ["train.amp=false"]), "training AMP, 1 GPU": (1, ["train.amp=true"])}
+        compared = "training AMP / fp32"
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (name, (ranks, sets)) in enumerate(runs.items()):
+            sets = [f"train.runs={tmp}/{k}", *common_sets, *sets]
+            command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={ranks}",
+                       "-m", "pipeline.train", "--variant", args.variant, *(a for s in sets for a in ("--set", s))]
+            subprocess.run(command, cwd=REPO, check=True, env=common.subprocess_env(REPO),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            summary = json.loads((Path(tmp) / str(k) / args.variant / "train.json").read_text())
+            rates[name] = summary["epochs"][-1]["samples_per_second"]
+    return rates, compared
+
+
 def main():
     parser = common.parser(__doc__)
     parser.add_argument("--variant", default="siamfc_alexnet", help="a variant of params.yaml (default: %(default)s)")
@@ -88,47 +137,10 @@ def main():
     dataset = PairDataset(sampler, params.train, target_maker, 0, indices, masks)
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
-    rates = {}
-
-    start = time.perf_counter()
-    for index in indices:
-        pair = sampler.pair(sampler.rng(0, int(index)))
-        sampler.read(pair.template), sampler.read(pair.search)
-    rates["decode floor, 1 process"] = args.pairs / (time.perf_counter() - start)
-
-    start = time.perf_counter()
-    for i in range(len(dataset)):
-        dataset[i]
-    rates["loader, 1 worker"] = args.pairs / (time.perf_counter() - start)
-
-    loader = DataLoader(dataset, batch_size=16, num_workers=2, worker_init_fn=one_torch_thread)
-    start = time.perf_counter()
-    for _ in loader:
-        pass
-    rates["loader, 2 workers"] = args.pairs / (time.perf_counter() - start)
-
-    head = params.variants[args.variant]["head"]
-    profile = f"train_profiles.{params.train.profile}.{head}"
-    common_sets = [*args.set, f"train.device={args.device}", f"train.loader_workers={args.loader_workers}",
-                   f"{profile}.epochs=2", f"{profile}.warmup_epochs=0", f"{profile}.freeze_backbone_epochs=0",
-                   f"{profile}.pairs_per_epoch={args.pairs}"]
-    # CPU: one rank per core, gloo. One GPU: a rank per GPU, so fp32 against AMP instead.
-    if args.device == "cpu":
-        runs, compared = {"training, 1 rank": (1, []), "training, 2 ranks": (2, [])}, "training 2 ranks / 1 rank"
-    else:
-        runs = {"training fp32, 1 GPU": (1, ["train.amp=false"]), "training AMP, 1 GPU": (1, ["train.amp=true"])}
-        compared = "training AMP / fp32"
-    with tempfile.TemporaryDirectory() as tmp:
-        for k, (name, (ranks, sets)) in enumerate(runs.items()):
-            sets = [f"train.runs={tmp}/{k}", *common_sets, *sets]
-            command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={ranks}",
-                       "-m", "pipeline.train", "--variant", args.variant, *(a for s in sets for a in ("--set", s))]
-            subprocess.run(command, cwd=REPO, check=True, env=common.subprocess_env(REPO),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            summary = json.loads((Path(tmp) / str(k) / args.variant / "train.json").read_text())
-            rates[name] = summary["epochs"][-1]["samples_per_second"]
-
-    first, second = runs
+    rates = loader_rates(args, sampler, dataset, indices)
+    trained, compared = training_rates(args, params)
+    rates |= trained
+    first, second = trained
     ratios = [(compared, rates[second] / rates[first])]
     if args.device == "cuda":
         for precision, amp in (("fp32", False), ("AMP", True)):

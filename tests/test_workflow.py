@@ -51,6 +51,16 @@ def test_snakefile_and_dvc_yaml_run_the_same_command_for_every_stage():
     assert {k: sorted(v) for k, v in rules.items()} == {k: sorted(v) for k, v in stages.items()}
 
 
+def test_retraining_one_variant_reaches_its_own_evaluations_only():
+    dag = subprocess.run([str(BIN / "dvc"), "dag", "--dot"], cwd=REPO, env=ENV, capture_output=True, text=True)
+    assert dag.returncode == 0, dag.stderr
+    edges = re.findall(r'^"([^"]+)" -> "([^"]+)";$', dag.stdout, re.M)
+    after = {target for source, target in edges if source == "train@siamfc_alexnet"}
+    assert after == {f"{stage}@siamfc_alexnet-{benchmark}" for stage in ("evaluate", "evaluate-untrained")
+                     for benchmark in ("synth-otb", "synth-vot")}
+    assert not {t for s, t in edges if s == "train@siamrpn_alexnet_dw"} & after
+
+
 def test_grid_cells_run_the_stage_commands_with_their_overrides_tags_and_sweep():
     templates = {name: stage.get("cmd") or stage["do"]["cmd"]
                  for name, stage in yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"].items()}
