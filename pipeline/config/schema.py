@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.geometry import EXEMPLAR_SIZE
 from models.kinds import KINDS
-from pipeline.common.parallel import BACKENDS
-from pipeline.data.codecs import CODECS
 from pipeline.config.typed_yaml import build, check_section, join
 
 
@@ -64,6 +61,10 @@ class CurateParams:
     preview_crops: int
 
     def problems(self) -> list[str]:
+        # imported here: loading params (every command, the Snakefile) should not pay for cv2
+        from models.geometry import EXEMPLAR_SIZE
+        from pipeline.common.parallel import BACKENDS
+        from pipeline.data.codecs import CODECS
         checks = {
             "backend": self.backend not in BACKENDS and f"must be one of {', '.join(BACKENDS)}",
             "image_backend": self.image_backend not in CODECS and f"must be one of {', '.join(CODECS)}",

@@ -5,6 +5,7 @@ the first frame is the ground truth itself, as the official toolkits force it.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import cv2
@@ -15,26 +16,28 @@ from pipeline.common.files import write_atomic
 from pipeline.config.schema import EvaluateParams, ScoreParams
 
 
-class Protocol:
+class Protocol(ABC):
     """One evaluation protocol: how a tracker runs over a sequence, the result files it leaves (in the layout
     the official toolkits read), how they are scored, the main table's columns and the plot."""
     name: str
     columns: tuple[tuple[str, str], ...]   # (metric key, table header) of the main table
 
+    @abstractmethod
     def track(self, make_tracker, sequence: Sequence, folder: Path, options: EvaluateParams) -> np.ndarray:
         """Run a fresh tracker (make_tracker()) over the sequence, write its result files into `folder`, and
         return the seconds of every tracked frame."""
-        raise NotImplementedError
 
+    @abstractmethod
     def result_file(self, folder: Path, name: str) -> Path:
-        raise NotImplementedError
+        """The result file of sequence `name` (the first repetition's, for VOT)."""
 
+    @abstractmethod
     def score(self, sequences: list[Sequence], folder: Path, params: ScoreParams, eao_interval: str) -> dict:
         """{"overall": {...}, "per_sequence": {...}, "curves": {...}} of one tracker's result folder."""
-        raise NotImplementedError
 
+    @abstractmethod
     def plot(self, result: dict, title: str, path: Path) -> None:
-        raise NotImplementedError
+        """The protocol's plot of `result`, as PNG."""
 
 
 def read_image(path: Path) -> np.ndarray:
