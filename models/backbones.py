@@ -20,8 +20,11 @@ def _conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int = 1, 
     return [nn.Conv2d(in_channels, out_channels, kernel, stride, groups=groups), nn.BatchNorm2d(out_channels)]
 
 
-def _scaled(channels: int, width: float, multiple: int = 1) -> int:
-    """A channel count scaled by the width multiplier, rounded to a multiple (at least one multiple)."""
+def _scaled(channels: int, width: float, multiple: int = 1, rounding: str = "nearest") -> int:
+    """A channel count scaled by the width multiplier: rounded to a multiple (at least one multiple), or with
+    rounding "floor" truncated as pysot does (int(c * width): 44 channels for 32 at width 1.4)."""
+    if rounding == "floor":
+        return int(channels * width)
     return max(multiple, multiple * round(channels * width / multiple))
 
 
@@ -56,10 +59,20 @@ def _conv3x3(in_channels: int, out_channels: int, stride: int, dilation: int, gr
     return nn.Conv2d(in_channels, out_channels, 3, stride, padding, dilation, groups=groups, bias=False)
 
 
-def _shortcut_input(x, stride: int):
+def _shortcut(in_channels: int, out_channels: int, stride: int, dilation: int, kernel: int) -> nn.Sequential:
+    """The projection shortcut of a stage's first block: torchvision's 1x1, or pysot's 3x3 (its resnet_atrous,
+    in conv3_x to conv5_x), unpadded when strided and dilated like the block's own 3x3 otherwise."""
+    if kernel == 1:
+        conv = nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
+    else:
+        conv = _conv3x3(in_channels, out_channels, stride, dilation)
+    return nn.Sequential(conv, nn.BatchNorm2d(out_channels))
+
+
+def _shortcut_input(x, shortcut: nn.Sequential, stride: int):
     # An unpadded stride-2 3x3 convolution is centred on input pixels 1, 3, 5, ...; a stride-2 1x1 shortcut
     # on the input without its border samples exactly those pixels, so the two branches stay aligned.
-    return x[..., 1:-1, 1:-1] if stride > 1 else x
+    return x[..., 1:-1, 1:-1] if stride > 1 and shortcut[0].kernel_size == (1, 1) else x
 
 
 class BasicBlock(nn.Module):
@@ -75,7 +88,7 @@ class BasicBlock(nn.Module):
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        identity = x if self.downsample is None else self.downsample(_shortcut_input(x, self.stride))
+        identity = x if self.downsample is None else self.downsample(_shortcut_input(x, self.downsample, self.stride))
         return self.relu(out + identity)
 
 
@@ -95,7 +108,7 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        identity = x if self.downsample is None else self.downsample(_shortcut_input(x, self.stride))
+        identity = x if self.downsample is None else self.downsample(_shortcut_input(x, self.downsample, self.stride))
         return self.relu(out + identity)
 
 
@@ -113,7 +126,7 @@ class ResNet(nn.Module):
     """
     stride = 8
 
-    def __init__(self, depth: int = 50, width: float = 1.0, last_stage: int = 5):
+    def __init__(self, depth: int = 50, width: float = 1.0, last_stage: int = 5, shortcut_kernel: int = 1):
         super().__init__()
         block, counts = RESNETS[depth]
         stem = _scaled(64, width)
@@ -132,7 +145,7 @@ class ResNet(nn.Module):
             out = planes * block.expansion
             downsample = None
             if stride != 1 or in_channels != out:
-                downsample = nn.Sequential(nn.Conv2d(in_channels, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+                downsample = _shortcut(in_channels, out, stride, first_dilation, shortcut_kernel if stage > 2 else 1)
             blocks = [block(in_channels, planes, stride, first_dilation, downsample)]
             blocks += [block(out, planes, 1, dilation) for _ in range(count - 1)]
             setattr(self, f"layer{stage - 1}", nn.Sequential(*blocks))
@@ -150,10 +163,12 @@ class ResNet(nn.Module):
 class InvertedResidual(nn.Module):
     """MobileNetV2's block (Sandler et al. 2018, Table 1): 1x1 expansion, 3x3 depth-wise, linear 1x1 projection."""
 
-    def __init__(self, in_channels, out_channels, stride, dilation, expansion):
+    def __init__(self, in_channels, out_channels, stride, dilation, expansion, expand_always: bool = False):
         super().__init__()
         hidden = in_channels * expansion
-        layers = [] if expansion == 1 else [_conv_bn_relu6(nn.Conv2d(in_channels, hidden, 1, bias=False))]
+        # The paper's t = 1 block has no expansion; pysot's always has the 1x1 (`expand_always`).
+        expand = expansion != 1 or expand_always
+        layers = [_conv_bn_relu6(nn.Conv2d(in_channels, hidden, 1, bias=False))] if expand else []
         layers += [_conv_bn_relu6(_conv3x3(hidden, hidden, stride, dilation, groups=hidden)),
                    nn.Conv2d(hidden, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)]
         self.conv = nn.Sequential(*layers)
@@ -176,12 +191,14 @@ MOBILENET_V2 = [(1, 16, 1, 1, 1), (6, 24, 2, 2, 2), (6, 32, 3, 2, 3), (6, 64, 4,
 class MobileNetV2(nn.Module):
     """MobileNetV2 as SiamRPN++'s fast variant: the strides after stage 3 (stride 8) become dilations, and the
     outputs of the 32-, 96- and 320-channel groups are stages 3, 4 and 5. Channels are scaled by `width` and
-    rounded to multiples of 8 as in the paper's width multiplier. Names follow torchvision's `features.N`."""
+    rounded to multiples of 8 as in the paper's width multiplier (or truncated, `channel_rounding="floor"`, as
+    pysot's width-1.4 model). Names follow torchvision's `features.N`."""
     stride = 8
 
-    def __init__(self, width: float = 1.0, last_stage: int = 5):
+    def __init__(self, width: float = 1.0, last_stage: int = 5, channel_rounding: str = "nearest",
+                 expand_always: bool = False):
         super().__init__()
-        stem = _scaled(32, width, multiple=8)
+        stem = _scaled(32, width, 8, channel_rounding)
         layers = [_conv_bn_relu6(nn.Conv2d(3, stem, 3, 2, bias=False))]
         self.out_channels, self.stage_ends = {}, {}
         in_channels, stride_so_far, dilation = stem, 2, 1
@@ -190,10 +207,10 @@ class MobileNetV2(nn.Module):
             if stride_so_far * stride > self.stride:
                 dilation, stride = dilation * stride, 1
             stride_so_far *= stride
-            out = _scaled(channels, width, multiple=8)
+            out = _scaled(channels, width, 8, channel_rounding)
             for i in range(repeats):
                 layers.append(InvertedResidual(in_channels, out, stride if i == 0 else 1,
-                                               first_dilation if i == 0 else dilation, expansion))
+                                               first_dilation if i == 0 else dilation, expansion, expand_always))
                 in_channels = out
             if stage is not None:
                 self.out_channels[stage], self.stage_ends[stage] = out, len(layers) - 1

@@ -1,5 +1,6 @@
 """Checkpoints: the variant and its config (so that a checkpoint alone rebuilds its network), the weights,
-the optimizer state, epoch and step, and the params hash and git commit of the run that wrote it.
+the optimizer state, epoch and step, the params hash and git commit of the run that wrote it, and, for
+imported models (models/convert.py), the test-time tracker settings they were released with (`tracker`).
 
 Only tensors and plain values are stored, and loading uses torch.load(weights_only=True): no pickle.
 """
@@ -18,13 +19,15 @@ FORMAT = "siamflow-checkpoint/1"
 
 
 def save_checkpoint(path: str | Path, model, *, epoch: int, step: int, params_hash: str, git_commit: str,
-                    optimizer: torch.optim.Optimizer | None = None, extra: dict | None = None) -> None:
+                    optimizer: torch.optim.Optimizer | None = None, extra: dict | None = None,
+                    tracker: dict | None = None) -> None:
     """Write atomically (a temporary file in the same folder, then a rename); `model` unwrapped from DDP;
-    `extra`: plain values the training loop keeps across a resume."""
+    `extra`: plain values the training loop keeps across a resume; `tracker`: test-time settings."""
     path = Path(path)
     payload = {"format": FORMAT, "variant": model.variant, "config": model.config, "epoch": epoch, "step": step,
                "model": model.state_dict(), "optimizer": optimizer.state_dict() if optimizer else None,
-               "params_hash": params_hash, "git_commit": git_commit, "extra": extra or {}}
+               "params_hash": params_hash, "git_commit": git_commit, "extra": extra or {},
+               "tracker": tracker or {}}
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".partial", delete=False) as tmp:
         try:

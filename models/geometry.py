@@ -31,13 +31,21 @@ def context_side(w, h, context: float = CONTEXT_AMOUNT):
     return np.sqrt((w + p) * (h + p))
 
 
+CROP_METHODS = ("warp", "pysot", "siamfc-pytorch")
+
+
 def crop(image: np.ndarray, centre: tuple[float, float], side: float, out_size: int,
-         pad_colour=None) -> np.ndarray:
+         pad_colour=None, method: str = "warp") -> np.ndarray:
     """The square region of `side` pixels centred on `centre`, resampled to out_size x out_size.
 
-    Sub-pixel: the region's continuous edges map exactly onto the output's edges (bilinear
-    cv2.warpAffine). Outside the image it is filled with `pad_colour`, by default the image's mean colour.
+    "warp" (training and, by default, tracking): sub-pixel, the region's continuous edges map exactly onto
+    the output's edges (bilinear cv2.warpAffine); outside the image it is filled with `pad_colour`, by
+    default the image's mean colour. "pysot" and "siamfc-pytorch": the released trackers' test-time crop, an
+    integer window cut out and resized (integer_window_crop).
     """
+    if method != "warp":
+        return integer_window_crop(image, centre, side, out_size, cv2.mean(image) if pad_colour is None else pad_colour,
+                                   method)
     scale = out_size / side
     cx, cy = centre
     # Output index j has centre j + 0.5 = (u - (cx - side / 2)) * scale, with u = i + 0.5 the source centre.
@@ -48,6 +56,31 @@ def crop(image: np.ndarray, centre: tuple[float, float], side: float, out_size: 
         pad_colour = cv2.mean(image)  # per channel; ten times faster than ndarray.mean on uint8 images
     return cv2.warpAffine(image, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in np.ravel(pad_colour)))
+
+
+def integer_window_crop(image: np.ndarray, centre, side: float, out_size: int, pad_colour, rule: str) -> np.ndarray:
+    """The crop of pysot (and DaSiamRPN) or siamfc-pytorch at test time: a window of round(side) whole pixels
+    (Python's round, ties to even), padded with the mean colour where it leaves the image, then resized
+    bilinearly to out_size (unless it already has that size). Their centres are pixel-centre coordinates,
+    ours continuous, so theirs is ours minus 0.5. The first column: pysot floor(c - (n + 1) / 2 + 0.5), the
+    padding the mean truncated to uint8; siamfc-pytorch round(c - (n - 1) / 2), the padding rounded (OpenCV's
+    copyMakeBorder). DaSiamRPN rounds half away from zero, which differs from pysot only at exact ties."""
+    n = round(float(side))
+    peer_centre = np.asarray(centre, np.float64) - 0.5
+    if rule == "pysot":
+        first = np.floor(peer_centre - (n + 1) / 2 + 0.5).astype(int)
+        colour = np.floor(np.ravel(pad_colour)[:3])
+    else:
+        first = np.round(peer_centre - (n - 1) / 2).astype(int)
+        colour = np.rint(np.ravel(pad_colour)[:3])
+    patch = np.empty((n, n, image.shape[2]), image.dtype)
+    patch[...] = np.clip(colour, 0, 255).astype(image.dtype)
+    x0, y0 = first
+    left, top = max(x0, 0), max(y0, 0)
+    right, bottom = min(x0 + n, image.shape[1]), min(y0 + n, image.shape[0])
+    if right > left and bottom > top:
+        patch[top - y0:bottom - y0, left - x0:right - x0] = image[top:bottom, left:right]
+    return patch if n == out_size else cv2.resize(patch, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
 
 
 def box_in_crop(box, centre: tuple[float, float], side: float, out_size: int):

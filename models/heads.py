@@ -60,9 +60,9 @@ class UpXCorr(nn.Module):
         return xcorr(self.template(template), self.search(search))
 
 
-def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel, bias=False), nn.BatchNorm2d(out_channels),
-                         nn.ReLU(inplace=True))
+def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int) -> list[nn.Module]:
+    return [nn.Conv2d(in_channels, out_channels, kernel, bias=False), nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True)]
 
 
 class DepthwiseXCorr(nn.Module):
@@ -72,10 +72,10 @@ class DepthwiseXCorr(nn.Module):
 
     def __init__(self, channels: int, out_channels: int | None, hidden: int = 256):
         super().__init__()
-        self.template = _conv_bn_relu(channels, hidden, 3)
-        self.search = _conv_bn_relu(channels, hidden, 3)
+        self.template = nn.Sequential(*_conv_bn_relu(channels, hidden, 3))
+        self.search = nn.Sequential(*_conv_bn_relu(channels, hidden, 3))
         self.head = nn.Identity() if out_channels is None else nn.Sequential(
-            _conv_bn_relu(hidden, hidden, 1), nn.Conv2d(hidden, out_channels, 1))
+            *_conv_bn_relu(hidden, hidden, 1), nn.Conv2d(hidden, out_channels, 1))
 
     def forward(self, template, search):
         return self.head(xcorr_depthwise(self.template(template), self.search(search)))
@@ -86,11 +86,13 @@ class RPN(nn.Module):
     are mixed by learned weights, separate for classification and regression (SiamRPN++ eq. 2), kept a convex
     combination by a softmax."""
 
-    def __init__(self, corr: str, channels: list[int], anchors: int, hidden: int = 256):
+    def __init__(self, corr: str, channels: list[int], anchors: int, hidden: int = 256, loc_adjust: bool = False):
         super().__init__()
         make = UpXCorr if corr == "up" else functools.partial(DepthwiseXCorr, hidden=hidden)
         self.cls = nn.ModuleList(make(c, 2 * anchors) for c in channels)
         self.loc = nn.ModuleList(make(c, 4 * anchors) for c in channels)
+        # DaSiamRPN's `regress_adjust`: a 1x1 convolution over the regression channels of one level.
+        self.loc_adjust = nn.Conv2d(4 * anchors, 4 * anchors, 1) if loc_adjust else None
         if len(channels) > 1:  # a single level has no mixing weight (nothing unused under DDP)
             self.cls_weight = nn.Parameter(torch.zeros(len(channels)))
             self.loc_weight = nn.Parameter(torch.zeros(len(channels)))
@@ -98,6 +100,8 @@ class RPN(nn.Module):
     def forward(self, templates: list, searches: list) -> dict:
         cls = [head(z, x) for head, z, x in zip(self.cls, templates, searches)]
         loc = [head(z, x) for head, z, x in zip(self.loc, templates, searches)]
+        if self.loc_adjust is not None:
+            loc = [self.loc_adjust(r) for r in loc]
         if len(cls) == 1:
             return {"cls": cls[0], "loc": loc[0]}
         alpha, beta = F.softmax(self.cls_weight, 0), F.softmax(self.loc_weight, 0)
@@ -105,22 +109,26 @@ class RPN(nn.Module):
 
 
 class Refine(nn.Module):
-    """SiamMask's refinement (Wang et al. 2019, section 3.3 and its appendix, after SharpMask): a position's
-    correlation vector is deconvolved to 15 x 15 and merged with the search image's stage-3, stage-2 and
-    stage-1 features cut around that position (15, 31, 61 cells), upsampling each time, into a 127 x 127 mask.
+    """SiamMask's refinement (Wang et al. 2019, section 3.3 and Fig. 8 of its appendix, after SharpMask): a
+    position's correlation vector is deconvolved to 15 x 15; at each of stages 3, 2, 1 of the search image
+    (15, 31, 61 cells around that position) a lateral branch of the features and a top-down branch of the mask
+    so far are summed, upsampled (nearest, as the released SiamMask and pysot do) and convolved, ending in one
+    127 x 127 logit map. Layer widths are the released model's.
 
     Stages 1-3 have strides 2, 4 and 8 and are centred on the search image like the score map (see
     models/backbones.py), so a position's window is found from the map sizes alone.
     """
     CROPS = {3: 15, 2: 31, 1: 61}  # cells of stage s covering one exemplar (127 px) window
-    WIDTHS = {3: 32, 2: 16, 1: 4}
+    LATERAL = {3: (128, 32), 2: (64, 16), 1: (16, 4)}  # hidden and output channels of each stage's branches
+    FUSED = {3: 16, 2: 4, 1: 1}    # channels after the fusing convolution of each stage
 
     def __init__(self, stage_channels: dict[int, int], corr_channels: int, out_size: int = 127):
         super().__init__()
-        self.deconv = nn.ConvTranspose2d(corr_channels, self.WIDTHS[3], self.CROPS[3])
-        self.side = nn.ModuleDict({str(s): _conv_relu(stage_channels[s], w) for s, w in self.WIDTHS.items()})
-        self.merge = nn.ModuleDict({"3": _conv_relu(32, 16), "2": _conv_relu(16, 4), "1": _conv_relu(4, 4)})
-        self.out = nn.Conv2d(4, 1, 3, padding=1)
+        self.deconv = nn.ConvTranspose2d(corr_channels, self.LATERAL[3][1], self.CROPS[3], self.CROPS[3])
+        self.lateral = nn.ModuleDict({str(s): _two_convs(stage_channels[s], *self.LATERAL[s]) for s in self.CROPS})
+        self.top_down = nn.ModuleDict({str(s): _two_convs(out, out, out) for s, (_, out) in self.LATERAL.items()})
+        self.fuse = nn.ModuleDict({str(s): nn.Conv2d(self.LATERAL[s][1], self.FUSED[s], 3, padding=1)
+                                   for s in self.CROPS})
         self.out_size = out_size
 
     def forward(self, corr: torch.Tensor, stages: dict, positions: torch.Tensor) -> torch.Tensor:
@@ -129,15 +137,16 @@ class Refine(nn.Module):
         n, _, size, _ = corr.shape
         sample, row, col = positions.unbind(1)
         x = self.deconv(corr[sample, :, row, col][..., None, None])
-        for stage in (3, 2, 1):
-            cells = self.CROPS[stage]
-            side = self.side[str(stage)](position_windows(stages[stage], positions, size, cells, 2 ** (3 - stage)))
-            x = self.merge[str(stage)](F.interpolate(x, size=cells, mode="bilinear", align_corners=False) + side)
-        return self.out(F.interpolate(x, size=self.out_size, mode="bilinear", align_corners=False))
+        for stage, up_to in ((3, self.CROPS[2]), (2, self.CROPS[1]), (1, self.out_size)):
+            window = position_windows(stages[stage], positions, size, self.CROPS[stage], 2 ** (3 - stage))
+            x = self.top_down[str(stage)](x) + self.lateral[str(stage)](window)
+            x = self.fuse[str(stage)](F.interpolate(x, size=up_to, mode="nearest"))
+        return x
 
 
-def _conv_relu(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True))
+def _two_convs(in_channels: int, hidden: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.Conv2d(hidden, out_channels, 3, padding=1), nn.ReLU(inplace=True))
 
 
 def position_windows(feature: torch.Tensor, positions: torch.Tensor, score_size: int, cells: int, ratio: int):

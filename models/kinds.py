@@ -31,7 +31,7 @@ class HeadKind:
             return SiamFCLabels(size, stride, search_size, config["radius"])
         return AnchorTargets(size, stride, search_size, config["anchor_ratios"], config["anchor_scales"],
                              config["pos_iou"], config["neg_iou"], config["positives"], config["samples"],
-                             config["centre_cells"])
+                             config["centre_cells"], config["integer_anchors"])
 
     def losses(self, out: dict, targets: dict) -> dict:
         """The named losses of the score map and box outputs (the mask loss is the network's own)."""

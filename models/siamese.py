@@ -19,12 +19,13 @@ from models.necks import Adjust
 REFINE_STAGES = (1, 2, 3)
 
 
-def make_backbone(name: str, width: float, last_stage: int) -> nn.Module:
+def make_backbone(config: dict, last_stage: int) -> nn.Module:
+    name, width = config["backbone"], config["width"]
     if name.startswith("alexnet"):
         return AlexNet(width, groups=2 if name == "alexnet_siamfc" else 1)
     if name.startswith("resnet"):
-        return ResNet(int(name.removeprefix("resnet")), width, last_stage)
-    return MobileNetV2(width, last_stage)
+        return ResNet(int(name.removeprefix("resnet")), width, last_stage, config["shortcut_kernel"])
+    return MobileNetV2(width, last_stage, config["channel_rounding"], config["expand_always"])
 
 
 class Siamese(nn.Module):
@@ -33,7 +34,7 @@ class Siamese(nn.Module):
         self.variant, self.config = variant, dict(config)
         self.kind, self.layers = config["head"], tuple(config["layers"])
         self.head_kind = head_kind(self.kind)
-        self.backbone = make_backbone(config["backbone"], config["width"], max(self.layers))
+        self.backbone = make_backbone(config, max(self.layers))
         if config["pretrained"]:
             load_pretrained(self.backbone, config["pretrained"])
         channels = [self.backbone.out_channels[s] for s in self.layers]
@@ -46,7 +47,7 @@ class Siamese(nn.Module):
             self.neck = Adjust(channels, config["neck_channels"], config["template_crop"])
             channels = [config["neck_channels"]] * len(channels)
         anchors = len(config["anchor_ratios"]) * len(config["anchor_scales"])
-        self.head = RPN(config["corr"], channels, anchors, config["hidden"])
+        self.head = RPN(config["corr"], channels, anchors, config["hidden"], config["loc_adjust"])
         self.loss_weights = {"cls": config["cls_weight"], "loc": config["loc_weight"]}
         if self.head_kind.masks:  # SiamMask's mask branch on the deepest used stage
             masks = None if config["refine"] else config["mask_size"] ** 2  # refined masks replace the 63 x 63 ones

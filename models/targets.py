@@ -32,14 +32,20 @@ class SiamFCLabels:
         return {"label": label[None].astype(np.float32)}
 
 
-def anchor_boxes(score_size: int, stride: int, search_size: int, ratios, scales) -> np.ndarray:
+def anchor_boxes(score_size: int, stride: int, search_size: int, ratios, scales,
+                 integer: bool = False) -> np.ndarray:
     """Anchors (4, k, S, S) as (cx, cy, w, h), k = len(ratios) * len(scales): side stride * scale at ratio 1,
-    the same area at ratio h / w = r (SiamRPN, Li et al. 2018, section 4.1: ratios 0.33, 0.5, 1, 2, 3, scale 8)."""
+    the same area at ratio h / w = r (SiamRPN, Li et al. 2018, section 4.1: ratios 0.33, 0.5, 1, 2, 3, scale 8).
+    `integer`: the released SiamRPN, DaSiamRPN and pysot truncate the sides in stride units before scaling
+    (w = int(sqrt(stride^2 / r)) * scale, h = int(w' r) * scale: 104 x 32 rather than 110.9 x 36.6 at r = 0.33)."""
     shapes = []
     for ratio in ratios:
         for scale in scales:
-            area = (stride * scale) ** 2
-            w = np.sqrt(area / ratio)
+            if integer:
+                cells = int(np.sqrt(stride ** 2 / ratio))
+                shapes.append((cells * scale, int(cells * ratio) * scale))
+                continue
+            w = np.sqrt((stride * scale) ** 2 / ratio)
             shapes.append((w, w * ratio))
     centres = cell_centres(score_size, stride, search_size)
     k, s = len(shapes), score_size
@@ -74,8 +80,8 @@ class AnchorTargets:
     distractor placed where the target would be must score low)."""
 
     def __init__(self, score_size: int, stride: int, search_size: int, ratios, scales, pos_iou: float,
-                 neg_iou: float, positives: int, samples: int, centre_cells: int):
-        self.anchors = anchor_boxes(score_size, stride, search_size, ratios, scales)
+                 neg_iou: float, positives: int, samples: int, centre_cells: int, integer_anchors: bool = False):
+        self.anchors = anchor_boxes(score_size, stride, search_size, ratios, scales, integer_anchors)
         self.pos_iou, self.neg_iou = pos_iou, neg_iou
         self.positives, self.samples, self.centre_cells = positives, samples, centre_cells
 

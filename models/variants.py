@@ -12,6 +12,8 @@ from models.kinds import KINDS
 CHOICES = {
     "backbone": ("alexnet_siamfc", "alexnet", "resnet18", "resnet34", "resnet50", "mobilenetv2"),
     "corr": ("up", "dw"),
+    "channel_rounding": ("nearest", "floor"),
+    "shortcut_kernel": (1, 3),
 }
 STAGES = (3, 4, 5)  # SiamRPN++'s layer-wise aggregation chooses among conv3_x, conv4_x and conv5_x
 
@@ -22,17 +24,28 @@ def register(name: str, base: str | None = None, **deltas) -> None:
     _REGISTRY[name] = {**(_REGISTRY[base] if base else {}), **deltas}
 
 
+# What the peers' released models build differently (models/convert.py imports them with these): ResNet's
+# 3x3 projection shortcuts (pysot), MobileNetV2's truncated widths and always-present expansion (pysot).
+BACKBONE_DEFAULTS = dict(shortcut_kernel=1, channel_rounding="nearest", expand_always=False)
 register("siamfc_alexnet", head="siamfc", backbone="alexnet_siamfc", layers=(5,), width=1.0, pretrained="",
+         **BACKBONE_DEFAULTS,
          radius=16.0,     # SiamFC section 4.1: positives within R = 16 px of the centre
          out_scale=1e-3)  # SiamFC's output scale; see models/heads.py
 register("siamrpn_alexnet", head="siamrpn", backbone="alexnet", layers=(5,), width=1.0, pretrained="",
+         **BACKBONE_DEFAULTS,
          corr="up",       # SiamRPN section 3.2: up-channel correlation
          neck_channels=0, template_crop=0, hidden=256,
          anchor_ratios=(0.33, 0.5, 1.0, 2.0, 3.0), anchor_scales=(8.0,),  # SiamRPN section 4.1
+         integer_anchors=False,  # True: the released code's truncated anchor sides (models/targets.py)
+         loc_adjust=False,       # DaSiamRPN's 1x1 convolution on the regression output
          pos_iou=0.6, neg_iou=0.3, positives=16, samples=64,              # SiamRPN section 3.4
          centre_cells=3,  # negative pairs: negatives sampled within 3 cells of the centre
          cls_weight=1.0, loc_weight=1.2)  # the classification / regression weights of pysot's SiamRPN++ configs
 register("siamrpn_alexnet_dw", "siamrpn_alexnet", corr="dw")
+# DaSiamRPN (Zhu et al. 2018) as released: SiamRPN's up-channel AlexNet with its regression adjustment; BIG
+# doubles every width (its SiamRPNBIG).
+register("dasiamrpn_alexnet", "siamrpn_alexnet", integer_anchors=True, loc_adjust=True)
+register("dasiamrpn_alexnet_big", "dasiamrpn_alexnet", width=2.0)
 # SiamRPN++ sections 3.2-3.4: ResNet-50 stages 3-5 through 1x1 necks to 256 channels, 7x7 template centre,
 # depth-wise correlation, layer-wise aggregation.
 register("siamrpnpp_r50", "siamrpn_alexnet", backbone="resnet50", layers=(3, 4, 5), corr="dw",
@@ -40,6 +53,9 @@ register("siamrpnpp_r50", "siamrpn_alexnet", backbone="resnet50", layers=(3, 4, 
 register("siamrpnpp_r18", "siamrpnpp_r50", backbone="resnet18")
 register("siamrpnpp_r34", "siamrpnpp_r50", backbone="resnet34")
 register("siamrpnpp_mobilenetv2", "siamrpnpp_r50", backbone="mobilenetv2")
+# pysot's released SiamRPN++ MobileNetV2 (siamrpn_mobilev2_l234_dwxcorr): width 1.4, its channel rule.
+register("siamrpnpp_mobilenetv2_pysot", "siamrpnpp_mobilenetv2", width=1.4, channel_rounding="floor",
+         expand_always=True, integer_anchors=True)
 # SiamMask (Wang et al. 2019): ResNet-50 up to conv4_x (section 3.4), a 63 x 63 mask per position (section
 # 3.2), the refinement module, and loss weights lambda_1 = 32 for the mask, 1 for the others (eq. 4).
 register("siammask_r50", "siamrpnpp_r50", head="siammask", layers=(4,), mask_size=63, refine=True,

@@ -32,13 +32,13 @@ def default_checkpoint(runs: str, variant: str) -> Path:
     return Path(runs) / base_variant(variant) / name
 
 
-def _job(variant: str, benchmark: str, params: Params, checkpoint: str | None) -> dict:
+def _job(variant: str, benchmark: str, params: Params, checkpoint: str | None, released: dict) -> dict:
     """What every sequence's task shares; its key names the job for resuming (with the checkpoint's bytes)."""
     settings, spec = params.evaluate, params.benchmarks[benchmark]
     job = {"base_variant": None if variant == IDENTITY else base_variant(variant), "checkpoint": checkpoint,
            "device": settings.device, "folder": str(Path(settings.results) / variant / benchmark),
            "protocol": spec.protocol, "evaluate": dataclasses.asdict(settings),
-           "settings": tracker_settings(params, benchmark, kind_name(params, variant))}
+           "settings": tracker_settings(params, benchmark, kind_name(params, variant), released)}
     job["key"] = json_digest([job, file_sha256(checkpoint) if checkpoint else None])
     return job
 
@@ -46,15 +46,16 @@ def _job(variant: str, benchmark: str, params: Params, checkpoint: str | None) -
 def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = None,
         context: RunContext | None = None) -> dict:
     """Track every sequence of `benchmark` (resuming a killed run), write speed.json and log the stage's run."""
-    settings = params.evaluate
+    settings, released = params.evaluate, {}
     if variant != IDENTITY:
         checkpoint = checkpoint or str(default_checkpoint(settings.runs, variant))
         if not Path(checkpoint).exists():
             raise UserError(f"{checkpoint}: no checkpoint for {variant} (train it, or pass --checkpoint)")
         # Read here once: a bad file is one line before any worker starts (the serial backend keeps the model).
-        load_model(base_variant(variant), checkpoint, settings.device if settings.backend == "serial" else "cpu")
+        _, released = load_model(base_variant(variant), checkpoint,
+                                 settings.device if settings.backend == "serial" else "cpu")
     sequences = load_benchmark(benchmark, params.benchmarks[benchmark])
-    job = _job(variant, benchmark, params, checkpoint)
+    job = _job(variant, benchmark, params, checkpoint, released)
     folder = Path(job["folder"])
     done = finished(folder, job["key"])
     jobs = [job | {"sequence": s} for s in sequences if s.name not in done]
@@ -72,7 +73,7 @@ def run(variant: str, benchmark: str, params: Params, checkpoint: str | None = N
         except (BenchmarkError, ValueError) as err:
             raise UserError(str(err)) from None
     speed = _write_speed(variant, benchmark, settings, folder, [done[s.name] for s in sequences], checkpoint)
-    _log(params, variant, benchmark, speed, context)
+    _log(params, variant, benchmark, speed, job["settings"], context)
     return speed
 
 
@@ -113,12 +114,13 @@ def main() -> None:
     run(args.variant, args.benchmark, params, args.checkpoint, context)
 
 
-def _log(params: Params, variant: str, benchmark: str, speed: dict, context: RunContext | None) -> None:
+def _log(params: Params, variant: str, benchmark: str, speed: dict, tracker: dict,
+         context: RunContext | None) -> None:
     folder = Path(params.evaluate.results) / variant / benchmark
     tracking.log_stage(params.mlflow, f"evaluate-{variant}-{benchmark}",
                        {"tracker": variant, "benchmark": benchmark, "checkpoint": speed["checkpoint"],
                         "evaluate": vars(params.evaluate),
-                        "settings": tracker_settings(params, benchmark, kind_name(params, variant))},
+                        "settings": tracker},
                        {"fps": speed["fps"], "frames": speed["frames"]}, [folder],
                        {"tracker": variant, "benchmark": benchmark}, context=context)
 

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import torch
 
+from models import ModelError
 from models.geometry import EXEMPLAR_SIZE, context_side, crop
 from models.inputs import to_input
 
@@ -34,23 +35,35 @@ class Located:
     rate: float
     score: float
     cell: tuple[int, int] | None = None
+    anchor: int | None = None
 
 
-def cosine_window(size: int) -> np.ndarray:
-    """The outer product of two Hann windows, normalized to sum 1 (SiamFC section 2.4: penalizing large
-    displacements)."""
+def cosine_window(size: int, normalized: bool = True) -> np.ndarray:
+    """The outer product of two Hann windows (SiamFC section 2.4: penalizing large displacements), normalized
+    to sum 1 for SiamFC's normalized response, or peaking at 1 for the RPN trackers' probabilities (as the
+    released SiamRPN, DaSiamRPN and pysot blend it)."""
     window = np.outer(np.hanning(size), np.hanning(size))
-    return window / window.sum()
+    return window / window.sum() if normalized else window
 
 
 class Tracker:
     """Search crops of `search_size` px around the last position at each of `scales` (1.0 for one scale);
-    the context amount and exemplar size are those of training (models/geometry.py)."""
-    scales: tuple[float, ...] = (1.0,)
+    the context amount and exemplar size are those of training (models/geometry.py).
 
-    def __init__(self, model, search_size: int = 255, window_influence: float = 0.0, device: str = "cpu"):
+    `crop`: "warp", the sub-pixel crop of training, or "resize", the integer-window crop of the reference
+    implementation this tracker follows (`resize_rule`, models/geometry.py integer_window_crop).
+    """
+    scales: tuple[float, ...] = (1.0,)
+    resize_rule = "pysot"
+
+    def __init__(self, model, search_size: int = 255, window_influence: float = 0.0, crop: str = "warp",
+                 device: str = "cpu"):
+        if crop not in ("warp", "resize"):
+            raise ModelError(f"crop must be warp or resize, got {crop!r}")
         self.model = model.eval().to(device) if model is not None else None
         self.search_size, self.window_influence, self.device = search_size, window_influence, device
+        self.crop_method = "warp" if crop == "warp" else self.resize_rule
+        self.located: Located | None = None  # the last update's reading, for inspection
 
     def init(self, image: np.ndarray, box) -> None:
         x, y, w, h = (float(v) for v in box)
@@ -62,17 +75,17 @@ class Tracker:
 
     def embed(self, image: np.ndarray, centre, size) -> list:
         """The network's template features of the object at `centre` of `size` (w, h) in the image."""
-        exemplar = crop(image, centre, context_side(*size), EXEMPLAR_SIZE, self.mean_colour)
+        exemplar = crop(image, centre, context_side(*size), EXEMPLAR_SIZE, self.mean_colour, self.crop_method)
         with torch.no_grad():
             return self.model.embed_template(to_input([exemplar], self.device))
 
     def update(self, image: np.ndarray) -> Prediction:
         side = context_side(*self.size) * self.search_size / EXEMPLAR_SIZE
         sides = [side * s for s in self.scales]
-        crops = [crop(image, self.centre, s, self.search_size, self.mean_colour) for s in sides]
+        crops = [crop(image, self.centre, s, self.search_size, self.mean_colour, self.crop_method) for s in sides]
         with torch.no_grad():
             outputs = self.respond(to_input(crops, self.device))
-        located = self.locate(outputs)
+        located = self.located = self.locate(outputs)
         crop_scale = self.search_size / sides[located.crop_index]  # crop pixels per image pixel
         self.centre = np.clip(self.centre + np.array(located.offset) / crop_scale, 0, self.image_size)
         size = (1 - located.rate) * self.size + located.rate * np.array(located.size)

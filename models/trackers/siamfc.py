@@ -10,10 +10,12 @@ from models.trackers.base import Located, Tracker, cosine_window
 
 
 class SiamFCTracker(Tracker):
+    resize_rule = "siamfc-pytorch"
+
     def __init__(self, model, search_size: int = 255, scales: int = 3, scale_step: float = 1.0375,
                  scale_penalty: float = 0.9745, scale_lr: float = 0.59, window_influence: float = 0.176,
-                 upsample: int = 16, device: str = "cpu"):
-        super().__init__(model, search_size, window_influence, device)
+                 upsample: int = 16, crop: str = "warp", device: str = "cpu"):
+        super().__init__(model, search_size, window_influence, crop, device)
         # 3 scales 1.0375^{-1, 0, 1} or 5 scales 1.025^{-2 .. 2} (section 4.1)
         self.scales = tuple(scale_step ** np.arange(-(scales // 2), scales // 2 + 1))
         self.scale_penalty, self.scale_lr, self.upsample = scale_penalty, scale_lr, upsample

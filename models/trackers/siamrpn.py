@@ -20,8 +20,8 @@ def _change(ratio: np.ndarray) -> np.ndarray:
 class SiamRPNTracker(Tracker):
     def __init__(self, model, search_size: int = 255, penalty_k: float = 0.04, window_influence: float = 0.44,
                  size_lr: float = 0.33, distractor_weight: float = 0.0, distractor_threshold: float = 0.5,
-                 distractors: int = 3, distractor_overlap: float = 0.3, device: str = "cpu"):
-        super().__init__(model, search_size, window_influence, device)
+                 distractors: int = 3, distractor_overlap: float = 0.3, crop: str = "warp", device: str = "cpu"):
+        super().__init__(model, search_size, window_influence, crop, device)
         self.penalty_k, self.size_lr = penalty_k, size_lr
         # DaSiamRPN eq. 3: alpha-hat (0: off), the proposal score h above which a proposal is a distractor, at
         # most `distractors` of them, kept apart from the target and each other by non-maximum suppression.
@@ -29,8 +29,8 @@ class SiamRPNTracker(Tracker):
         self.max_distractors, self.distractor_overlap = distractors, distractor_overlap
         config, score_size = model.config, model.score_size(search_size)
         self.anchors = anchor_boxes(score_size, model.backbone.stride, search_size, config["anchor_ratios"],
-                                    config["anchor_scales"])
-        self.window = np.broadcast_to(cosine_window(score_size), self.anchors.shape[1:])
+                                    config["anchor_scales"], config["integer_anchors"])
+        self.window = np.broadcast_to(cosine_window(score_size, normalized=False), self.anchors.shape[1:])
 
     def init(self, image: np.ndarray, box) -> None:
         super().init(image, box)
@@ -75,7 +75,8 @@ class SiamRPNTracker(Tracker):
             self.distractor_boxes = self._distractor_boxes(penalty * score, proposals, best, scale_z)
         rate = float(penalty[best] * score[best] * self.size_lr)
         offset = (cx[best] - self.search_size / 2, cy[best] - self.search_size / 2)
-        return Located(offset, 0, (w[best] / scale_z, h[best] / scale_z), rate, float(score[best]), best[1:])
+        return Located(offset, 0, (w[best] / scale_z, h[best] / scale_z), rate, float(score[best]), best[1:],
+                       int(best[0]))
 
     def _distractor_boxes(self, scores: np.ndarray, proposals: np.ndarray, best: tuple, scale_z: float) -> list:
         """The highest-scoring proposals above the threshold that overlap neither the chosen box nor each

@@ -30,9 +30,10 @@ def load_benchmark(name: str, spec: BenchmarkSpec) -> list[Sequence]:
         raise UserError(str(err)) from None
 
 
-def tracker_settings(params: Params, benchmark: str, kind: str) -> dict:
-    """The trackers section for this kind, with the benchmark's overrides on top."""
-    return {**params.trackers.get(kind, {}), **params.benchmarks[benchmark].trackers.get(kind, {})}
+def tracker_settings(params: Params, benchmark: str, kind: str, released: dict | None = None) -> dict:
+    """The trackers section for this kind, then the settings an imported checkpoint was released with
+    (`released`, models/convert.py), then the benchmark's overrides."""
+    return {**params.trackers.get(kind, {}), **(released or {}), **params.benchmarks[benchmark].trackers.get(kind, {})}
 
 
 def kind_name(params: Params, variant: str) -> str:

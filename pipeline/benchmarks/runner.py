@@ -20,13 +20,13 @@ PROGRESS = ".progress"  # <results>/<variant>/<benchmark>/.progress/<sequence>.j
 
 @functools.lru_cache(maxsize=1)
 def load_model(base_variant: str | None, checkpoint: str | None, device: str):
-    """The network, read once per process (serially, or per Ray worker) and shared by its sequences; None for
-    the identity tracker."""
+    """(network, the tracker settings it was released with), read once per process (serially, or per Ray
+    worker) and shared by its sequences; (None, {}) for the identity tracker."""
     if base_variant is None:
-        return None
+        return None, {}
     from models.checkpoint import load_checkpoint
-    model, _ = load_checkpoint(checkpoint, variant=base_variant, map_location=device)
-    return model
+    model, saved = load_checkpoint(checkpoint, variant=base_variant, map_location=device)
+    return model, saved.get("tracker", {})
 
 
 def evaluate_sequence(job: dict, report=lambda n: None) -> dict:
@@ -35,7 +35,7 @@ def evaluate_sequence(job: dict, report=lambda n: None) -> dict:
 
     from models.trackers import make_tracker
     torch.set_num_threads(1)
-    model = load_model(job["base_variant"], job["checkpoint"], job["device"])
+    model, _ = load_model(job["base_variant"], job["checkpoint"], job["device"])
     sequence, folder = job["sequence"], Path(job["folder"])
     options = EvaluateParams(**job["evaluate"])
     times = PROTOCOLS[job["protocol"]].track(lambda: make_tracker(model, job["settings"], job["device"]), sequence,

@@ -129,12 +129,24 @@ def test_distractor_aware_rescoring(crossing):
 def test_a_mask_window_lands_where_its_crop_came_from():
     from models.trackers.siammask import mask_in_image, mask_regions
     window = np.zeros((127, 127))
-    window[32:96, 48:80] = 1  # 64 x 32 px at the window's centre
-    # The window centred 16 crop px right of the crop centre; the crop 2 crop px per image px around (100, 80).
-    image_mask = mask_in_image(window, (255 / 2 + 16, 255 / 2), (100, 80), 2.0, 255, (240, 320)) > 0.5
+    window[32:96, 48:80] = 1  # 64 x 32 mask px at the window's centre
+    # The window: 63.5 image px square (two mask px per image px), its centre at (108, 80).
+    image_mask = mask_in_image(window, (108 - 63.5 / 2, 80 - 63.5 / 2, 63.5), (240, 320)) > 0.5
     box, corners = mask_regions(image_mask)
-    assert np.allclose(box, [100 + 8 - 8, 80 - 16, 16, 32], atol=1)
-    assert corners.shape == (4, 2)
+    assert np.allclose(box, [108 - 8, 80 - 16, 16, 32], atol=1)
+    assert np.allclose(np.sort(corners[:, 0]), [100, 100, 116, 116], atol=1)
+    # pysot's mapping differs by its (size - 1) / size scale and the half-pixel of its centres only.
+    released = mask_in_image(window, (108 - 63.5 / 2, 80 - 63.5 / 2, 63.5), (240, 320), released=True) > 0.5
+    assert np.allclose(mask_regions(released)[0], box, atol=1.5)
+
+
+def test_a_mask_region_smaller_than_100_px_leaves_the_box_search_answer():
+    from models.trackers.siammask import mask_regions
+    mask = np.zeros((50, 50), np.uint8)
+    mask[10:19, 10:20] = 1  # 90 px
+    assert mask_regions(mask) is None
+    mask[10:22, 10:22] = 1
+    assert mask_regions(mask)[0].tolist() == [10, 10, 12, 12]
 
 
 @pytest.mark.parametrize("refine", [True, False])
@@ -144,7 +156,7 @@ def test_siammask_tracking_reports_a_mask_and_its_rectangles(crossing, refine):
     torch.manual_seed(0)
     model = build_model("siammask_r50", width=0.125, hidden=16, neck_channels=16, refine=refine)
     with torch.no_grad():  # a mask head that answers "target" everywhere: the whole window is the mask
-        last = model.refine.out if refine else model.mask_head.head[-1]
+        last = model.refine.fuse["1"] if refine else model.mask_head.head[-1]
         last.weight.zero_()
         last.bias.fill_(5.0)
     tracker = SiamMaskTracker(model, rotated=True)
