@@ -101,6 +101,9 @@ class EvaluateParams:
     vot_repetitions: int
 
 
+FIRST_FRAME_RULES = ("official", "as_written")  # score.first_frame (pipeline/benchmarks/protocols/ope.py)
+
+
 @dataclass(frozen=True)
 class ScoreParams:
     """python -m pipeline.score: metrics/<variant>/<benchmark>.json and plots."""
@@ -109,6 +112,12 @@ class ScoreParams:
     norm_precision: str
     eao: str
     invalid_gt: str
+    first_frame: str
+
+    def problems(self) -> list[str]:
+        checks = {"first_frame": self.first_frame not in FIRST_FRAME_RULES
+                  and f"must be one of {', '.join(FIRST_FRAME_RULES)}"}
+        return [f"{key}: {getattr(self, key)!r} {problem}" for key, problem in checks.items() if problem]
 
 
 @dataclass(frozen=True)

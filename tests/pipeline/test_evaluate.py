@@ -107,13 +107,41 @@ def test_score_a_pysot_result_folder_against_a_dataset_json(tmp_path):
     predictions = file_boxes + np.array([3.0, -2.0, 1.0, 0.0])
     (tmp_path / "SiamX").mkdir()
     (tmp_path / "SiamX" / "Crossing.txt").write_text("".join(",".join(map(str, b)) + "\n" for b in predictions))
-    done = run_module("pipeline.score", "--dataset-json", str(tmp_path / "OTB100.json"), "--results",
-                      str(tmp_path / "SiamX"), "--out", str(tmp_path / "SiamX.json"))
-    assert done.returncode == 0, done.stderr
-    result = json.loads((tmp_path / "SiamX.json").read_text())
-    expected = metrics.ope_sequence(predictions, file_boxes)
-    assert result["overall"]["success_auc"] == pytest.approx(expected["success_auc"])
-    assert result["overall"]["precision_20"] == pytest.approx(expected["precision_20"])
+    for first_frame, scored in (("official", np.concatenate([file_boxes[:1], predictions[1:]])),
+                                ("as_written", predictions)):
+        done = run_module("pipeline.score", "--dataset-json", str(tmp_path / "OTB100.json"), "--results",
+                          str(tmp_path / "SiamX"), "--out", str(tmp_path / "SiamX.json"),
+                          "--set", f"score.first_frame={first_frame}")
+        assert done.returncode == 0, done.stderr
+        result = json.loads((tmp_path / "SiamX.json").read_text())
+        expected = metrics.ope_sequence(scored, file_boxes)
+        assert result["overall"]["success_auc"] == pytest.approx(expected["success_auc"])
+        assert result["overall"]["precision_20"] == pytest.approx(expected["precision_20"])
+
+
+def test_score_of_a_dataset_json_replaces_frame_1_unless_told_to_score_it_as_written(tmp_path):
+    gt = np.array([[11.0 + i, 21.0, 30.0, 40.0] for i in range(10)])  # 1-based, as pysot's OTB files
+    (tmp_path / "tiny.json").write_text(json.dumps({"seq": {
+        "video_dir": "seq", "init_rect": gt[0].tolist(), "img_names": [f"seq/{i:04d}.jpg" for i in range(10)],
+        "gt_rect": gt.tolist(), "attr": []}}))
+    predictions = gt.copy()
+    predictions[0] += [15.0, 20.0, 0, 0]  # frame 1 off: IoU 1/7, centre 25 px away; the others exact
+    (tmp_path / "T").mkdir()
+    (tmp_path / "T" / "seq.txt").write_text("".join(",".join(map(str, b)) + "\n" for b in predictions))
+    overall = {}
+    for extra in ([], ["--set", "score.first_frame=as_written"]):
+        out = tmp_path / f"T{len(extra)}.json"
+        done = run_module("pipeline.score", "--dataset-json", str(tmp_path / "tiny.json"), "--results",
+                          str(tmp_path / "T"), "--out", str(out), *extra)
+        assert done.returncode == 0, done.stderr
+        overall[len(extra)] = json.loads(out.read_text())["overall"]
+    assert overall[0]["success_auc"] == pytest.approx(20 / 21) and overall[0]["precision_20"] == 1.0  # default
+    assert overall[2]["success_auc"] == pytest.approx((9 * 20 + 3) / 10 / 21)
+    assert overall[2]["success_auc"] < overall[0]["success_auc"]
+    assert overall[2]["precision_20"] == pytest.approx(0.9)
+    bad = run_module("pipeline.score", "--dataset-json", str(tmp_path / "tiny.json"), "--results",
+                     str(tmp_path / "T"), "--out", str(tmp_path / "bad.json"), "--set", "score.first_frame=first")
+    assert bad.returncode == 2 and "score.first_frame: 'first' must be one of official, as_written" in bad.stderr
 
 
 def test_test_splits_are_packed_for_their_servers_not_scored(tmp_path):

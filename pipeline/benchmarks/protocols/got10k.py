@@ -1,5 +1,6 @@
 """GOT-10k (Huang et al. 2019): one pass like OTB, <results>/<seq>/<seq>_001.txt and <seq>_time.txt (seconds
-per frame); average overlap (AO) and success rates at 0.5 and 0.75 on top of the one-pass metrics."""
+per frame); average overlap (AO) and success rates at 0.5 and 0.75 on top of the one-pass metrics. AO and the
+success rates leave frame 1 out, so score.first_frame changes only the one-pass metrics."""
 from __future__ import annotations
 
 from pathlib import Path

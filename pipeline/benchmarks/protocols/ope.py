@@ -1,5 +1,8 @@
 """One-pass evaluation (OTB, UAV123, LaSOT; Wu et al. 2013): one run from the first frame's ground truth,
-<results>/<seq>.txt with one "x,y,w,h" line per frame; success (AUC) and precision at 20 px."""
+<results>/<seq>.txt with one "x,y,w,h" line per frame; success (AUC) and precision at 20 px. Frame 1 is scored
+as score.first_frame says: "official" as its ground truth, whatever the file holds (the OTB and LaSOT toolkits,
+and got10k's OTB experiment, force it), "as_written" as the file's box (pysot's evaluators; pysot's own runs
+write it half a pixel off). VOT's protocol has no such rule."""
 from __future__ import annotations
 
 import time
@@ -12,7 +15,7 @@ from pipeline.benchmarks.datasets import Sequence
 from pipeline.benchmarks.protocols.base import (Protocol, check_ground_truth, plain, pyplot, read_boxes, read_image,
                                                 write_boxes)
 from pipeline.common.files import write_figure
-from pipeline.config.schema import EvaluateParams, ScoreParams
+from pipeline.config.schema import FIRST_FRAME_RULES, EvaluateParams, ScoreParams
 
 CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
 
@@ -31,6 +34,16 @@ def run_ope(tracker, sequence: Sequence) -> tuple[np.ndarray, np.ndarray]:
     return np.array(boxes, float), np.array(times)
 
 
+def scored_boxes(boxes: np.ndarray, sequence: Sequence, first_frame: str) -> np.ndarray:
+    """The boxes of a result file as they are scored: with "official", frame 1's ground truth in place of the
+    file's first box; with "as_written", the file's boxes unchanged."""
+    if first_frame not in FIRST_FRAME_RULES:
+        raise ValueError(f"unknown first_frame rule {first_frame!r} ({', '.join(FIRST_FRAME_RULES)})")
+    if first_frame == "as_written" or not len(boxes):
+        return boxes
+    return np.concatenate([sequence.gt[:1], boxes[1:]])
+
+
 class OnePass(Protocol):
     name = "ope"
     columns = (("success_auc", "AUC"), ("precision_20", "P@20"))
@@ -47,6 +60,7 @@ class OnePass(Protocol):
         return folder / f"{name}.txt"
 
     def sequence_scores(self, boxes: np.ndarray, sequence: Sequence, params: ScoreParams) -> dict:
+        boxes = scored_boxes(boxes, sequence, params.first_frame)
         return M.ope_sequence(boxes, sequence.gt, sequence.visible, params.norm_precision, params.invalid_gt)
 
     def overall(self, per_sequence: dict) -> dict:

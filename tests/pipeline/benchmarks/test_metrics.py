@@ -1,4 +1,5 @@
 """Every value in ../shared/reference/metrics, reproduced by the convention that claims it."""
+import ast
 import functools
 import json
 
@@ -6,7 +7,10 @@ import numpy as np
 import pytest
 
 from pipeline.benchmarks import metrics as M
-from tests.conftest import SHARED, needs_shared
+from pipeline.benchmarks.datasets import Sequence
+from pipeline.benchmarks.protocols import PROTOCOLS
+from pipeline.config.params import load_params
+from tests.conftest import REPO, SHARED, needs_shared
 
 REFERENCE = SHARED / "reference" / "metrics"
 
@@ -94,6 +98,31 @@ def test_uav_nan_rows_follow_the_otb_rule():
     for reference in ("pysot", "otb/uav matlab reimpl"):
         assert ours["success_auc"] == approx(expected[reference]["auc"])
         assert ours["precision_20"] == approx(expected[reference]["prec20"])
+
+
+@needs_shared
+@pytest.mark.parametrize("first_frame", ["official", "as_written"])
+def test_pysot_half_pixel_first_frame_is_replaced_or_scored_as_written(tmp_path, first_frame):
+    case, sequences = golden("ope")["pysot_first_frame_iou"], []
+    for size in case:
+        w, h = ast.literal_eval(size)
+        gt = np.array([[50.0, 60.0, w, h]] * 3)
+        pred = gt.copy()
+        pred[0, :2] += 0.5  # pysot's test script: x = cx - (w - 1) / 2 with cx = x + w / 2
+        assert M.iou_xywh(pred[:1], gt[:1])[0] == approx(case[size])
+        sequences.append(Sequence(size, [], gt))
+        PROTOCOLS["ope"].write(tmp_path, sequences[-1], pred, np.zeros(3))
+    params = load_params(REPO / "params.yaml", [f"score.first_frame={first_frame}"]).score
+    result = PROTOCOLS["ope"].score(sequences, tmp_path, params)
+    for size, iou in case.items():
+        # frames 2 and 3 are exact: they pass every threshold but IoU > 1; frame 1 is the ground truth (official)
+        # or the shifted box with pysot's IoU (as written)
+        first = 1.0 if first_frame == "official" else iou
+        expected = M.success_curve(np.array([first, 1.0, 1.0])).mean()
+        assert result["per_sequence"][size]["success_auc"] == approx(expected)
+        assert result["per_sequence"][size]["precision_20"] == 1.0  # a centre 0.71 px away passes 20 px
+    # Measured: AUC 0.952381 (official) and 0.947090 (as written: the 20 x 20 box's 0.906 fails IoU > 0.95).
+    assert result["overall"]["success_auc"] == approx(20 / 21 if first_frame == "official" else (3 * 60 - 1) / 189)
 
 
 def test_trackingnet_normalized_precision_is_the_normalized_trapezoid_area():

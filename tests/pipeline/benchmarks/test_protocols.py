@@ -4,8 +4,11 @@ import pytest
 from models.trackers.base import Prediction
 from pipeline.benchmarks.protocols import PROTOCOLS
 from pipeline.benchmarks.protocols.base import read_boxes
+from pipeline.benchmarks.protocols.ope import scored_boxes
 from pipeline.benchmarks.protocols.vot import read_vot, run_vot, write_vot
 from pipeline.benchmarks.datasets import BenchmarkError, Sequence
+from pipeline.config.params import load_params
+from tests.conftest import REPO
 
 
 class Scripted:
@@ -76,3 +79,34 @@ def test_bad_result_files_are_named_with_their_line(tmp_path, content, message):
         read_boxes(tmp_path / "seq.txt", 30)
     with pytest.raises(BenchmarkError, match="result file missing"):
         read_boxes(tmp_path / "absent.txt", 30)
+
+
+def score_params(first_frame):
+    return load_params(REPO / "params.yaml", [f"score.first_frame={first_frame}"]).score
+
+
+@pytest.mark.parametrize("protocol", ["ope", "got10k"])
+def test_first_frame_is_scored_as_the_ground_truth_or_as_written(sequence, tmp_path, protocol):
+    boxes = sequence.gt.copy()
+    boxes[0] += [15.0, 20.0, 0, 0]  # frame 1 written 15 x 20 px off: IoU 300 / 2100 = 1/7, centre 25 px away
+    PROTOCOLS[protocol].write(tmp_path, sequence, boxes, np.full(30, 0.01))
+    official = PROTOCOLS[protocol].score([sequence], tmp_path, score_params("official"))["overall"]
+    written = PROTOCOLS[protocol].score([sequence], tmp_path, score_params("as_written"))["overall"]
+    # official: every frame is its ground truth; as written, frame 1 passes only the IoU thresholds 0, 0.05, 0.1
+    # and fails 20 px
+    assert official["success_auc"] == pytest.approx(20 / 21)
+    assert written["success_auc"] == pytest.approx((29 * 20 + 3) / 30 / 21)
+    assert written["success_auc"] < official["success_auc"]
+    assert official["precision_20"] == 1.0 and written["precision_20"] == pytest.approx(29 / 30)
+    if protocol == "got10k":  # AO and the success rates leave frame 1 out under either rule
+        assert official["ao"] == written["ao"] == 1.0 and official["sr50"] == written["sr50"] == 1.0
+    assert np.array_equal(boxes[0], sequence.gt[0] + [15.0, 20.0, 0, 0])  # the caller's boxes are not changed
+
+
+def test_scored_boxes_replace_only_frame_1_and_only_when_official(sequence):
+    boxes = sequence.gt + 0.5
+    official = scored_boxes(boxes, sequence, "official")
+    assert np.array_equal(official[0], sequence.gt[0]) and np.array_equal(official[1:], boxes[1:])
+    assert scored_boxes(boxes, sequence, "as_written") is boxes
+    with pytest.raises(ValueError, match="unknown first_frame rule 'first'"):
+        scored_boxes(boxes, sequence, "first")
