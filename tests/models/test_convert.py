@@ -107,3 +107,23 @@ def test_every_peer_model_names_a_registered_variant_its_keys_fit():
         for peer in models.values():
             assert build_model(peer.variant, **peer.overrides).kind in ("siamfc", "siamrpn", "siammask")
 
+
+
+@needs_shared
+def test_the_official_siamfc_exports_to_onnx_that_matches_torch_on_crossing_crops(tmp_path):
+    import cv2
+    from models.export import check_onnx
+    from models.geometry import crop_around_box
+    from tests.conftest import SHARED
+    checkpoint = tmp_path / "siamfc.pt"
+    weights = SHARED / "weights" / "siamfc_alexnet_official2016_siamfc-pytorch.pth"
+    assert run_convert("--format", "siamfc-pytorch", weights, "--out", checkpoint).returncode == 0
+    done = run_convert("--to", "onnx", checkpoint, "--out", tmp_path / "onnx")
+    assert done.returncode == 0 and "max difference" in done.stdout, done.stderr
+    frames = sorted((SHARED / "data" / "otb" / "Crossing" / "img").glob("*.jpg"))
+    box = (204, 150, 17, 50)
+    template, _ = crop_around_box(cv2.imread(str(frames[0])), box, 127)
+    search, _ = crop_around_box(cv2.imread(str(frames[1])), box, 255)
+    model, _ = load_checkpoint(checkpoint)
+    paths = {"template": tmp_path / "onnx" / "template.onnx", "search": tmp_path / "onnx" / "search.onnx"}
+    assert check_onnx(model, paths, template, search, atol=1e-4, rtol=0) < 1e-4
