@@ -94,7 +94,7 @@ def test_variants_are_the_registry_defaults_with_params_deltas_and_overrides(tmp
     (["variants.siamrpnpp_r50.corr=full"], None, r"params.yaml: siamrpnpp_r50: corr must be one of up, dw"),
     (["variants.siamrpnpp_r50.layer=[3]"], None, r"unknown key 'variants.siamrpnpp_r50.layer'"),
     ([], ("  siamrpnpp_r18:\n", "  siamrpnpp_r101:\n"), r"unknown variant 'siamrpnpp_r101' in section 'variants' "
-                                                          r"\(registered: siamfc_alexnet, siammask_r50"),
+                                                          r"\(registered: dasiamrpn_alexnet, .*, siamfc_alexnet, siammask_r50"),
     ([], ("  siamrpnpp_r18:\n", "  siamrpnpp_r18:\n    depth: 101\n"), r"unknown override 'depth' for variant"),
 ])
 def test_bad_variant_params_are_one_line(tmp_path, overrides, text_change, message):
