@@ -4,7 +4,8 @@ track one object through a video or a folder of images, the demo of every tracke
 The box is the object in the first frame, 0-based x,y,w,h in siamflow's continuous pixel coordinates (the
 top-left corner of pixel (0, 0) is 0,0). The output has one line x,y,w,h per frame, the first the given box
 (default: <input name>.txt in the current folder); a SiamMask checkpoint also writes its rotated rectangles,
-eight values x1,y1,...,x4,y4 per frame, to <out>.polygons.txt. --show writes the frames annotated (the box,
+eight values x1,y1,...,x4,y4 per frame, to <out>.polygons.txt (with trackers.siammask.rotated=true; else the
+box's corners). --show writes the frames annotated (the box,
 and SiamMask's mask and rectangle) as an mp4 or a gif.
 
 Tracker settings: params.yaml trackers.<kind>, then the checkpoint's own (an imported model's released
@@ -16,14 +17,15 @@ import os
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-from tqdm import tqdm
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own lines would follow our one error line
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
-from pipeline import cli
-from pipeline.common.errors import UserError
-from pipeline.common.files import write_atomic
-from pipeline.config.schema import Params
+from pipeline import cli  # noqa: E402
+from pipeline.common.errors import UserError  # noqa: E402
+from pipeline.common.files import write_atomic  # noqa: E402
+from pipeline.config.schema import Params  # noqa: E402
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -126,13 +128,20 @@ def run(checkpoint: str, source: tuple[str | None, str | None], box_text: str, o
     if first is None:
         raise UserError(f"{source[0] or source[1]}: no frames")
     box = parse_box(box_text, first)
+    if device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {device}: no CUDA device on this machine")
     model, saved = load_checkpoint(checkpoint, map_location=device)
     tracker = make_tracker(model, tracker_settings(params, overrides, model.kind, saved.get("tracker", {})), device)
     tracker.init(first, box)
     boxes, polygons, shown = [box], [_corners(box)], []
     with tqdm(frames, total=max(count - 1, 0) or None, desc="track", unit="frame") as bar:
         start = time.perf_counter()
-        for frame in bar:
+        for number, frame in enumerate(bar, start=1):
+            if frame.shape != first.shape:
+                raise UserError(f"{source[0] or source[1]}: frame {number} is {frame.shape[1]} x {frame.shape[0]}, "
+                                f"the first {first.shape[1]} x {first.shape[0]}")
             prediction = tracker.update(frame)
             boxes.append(prediction.box)
             polygons.append(prediction.polygon if prediction.polygon is not None else _corners(prediction.box))

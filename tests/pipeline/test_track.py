@@ -99,6 +99,25 @@ def test_bad_input_is_one_line_and_writes_nothing(scene, tmp_path, args, message
     assert not out.exists() and not (tmp_path / "shown.gif").exists()
 
 
+def test_frames_of_another_size_a_broken_mp4_and_a_missing_gpu_are_one_line(scene, tmp_path):
+    (tmp_path / "frames").mkdir()
+    for i, size in enumerate([(120, 160), (100, 160)]):
+        cv2.imwrite(str(tmp_path / "frames" / f"{i}.png"), np.zeros((*size, 3), np.uint8))
+    (tmp_path / "broken.mp4").write_bytes(b"not a video at all")
+    cases = [(["--frames", tmp_path / "frames"], "frame 1 is 160 x 100, the first 160 x 120"),
+             (["--video", tmp_path / "broken.mp4"], "broken.mp4: not a video OpenCV can open")]
+    if not torch.cuda.is_available():
+        cases.append((["--frames", scene / "frames", "--device", "cuda"], "no CUDA device"))
+    for args, message in cases:
+        done = track("--checkpoint", scene / "siamfc.pt", *args, "--box", "40,50,20,20", "--out", tmp_path / "o.txt",
+                     "--show", tmp_path / "o.mp4")
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        # one error line (a frame found bad mid-way follows the progress bar) and nothing written
+        lines = [line for line in done.stderr.splitlines() if line.strip() and "frame/s]" not in line]
+        assert len(lines) == 1 and lines[0].startswith("track: error: "), done.stderr
+        assert not (tmp_path / "o.txt").exists() and not (tmp_path / "o.mp4").exists()
+
+
 @needs_shared
 def test_the_official_siamfc_tracks_crossing(tmp_path):
     """The README's demo: the converted official weights on the real OTB sequence, 120 boxes, success AUC
