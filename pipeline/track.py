@@ -123,6 +123,7 @@ def run(checkpoint: str, source: tuple[str | None, str | None], box_text: str, o
     """Track, write the box file (and polygons, video) and return the boxes (n, 4)."""
     from models.checkpoint import load_checkpoint
     from models.trackers import make_tracker
+    from models.trackers.siammask import box_corners
     count, frames = open_frames(*source)
     first = next(frames, None)
     if first is None:
@@ -135,7 +136,7 @@ def run(checkpoint: str, source: tuple[str | None, str | None], box_text: str, o
     model, saved = load_checkpoint(checkpoint, map_location=device)
     tracker = make_tracker(model, tracker_settings(params, overrides, model.kind, saved.get("tracker", {})), device)
     tracker.init(first, box)
-    boxes, polygons, shown = [box], [_corners(box)], []
+    boxes, polygons, shown = [box], [box_corners(box)], []
     with tqdm(frames, total=max(count - 1, 0) or None, desc="track", unit="frame") as bar:
         start = time.perf_counter()
         for number, frame in enumerate(bar, start=1):
@@ -144,7 +145,7 @@ def run(checkpoint: str, source: tuple[str | None, str | None], box_text: str, o
                                 f"the first {first.shape[1]} x {first.shape[0]}")
             prediction = tracker.update(frame)
             boxes.append(prediction.box)
-            polygons.append(prediction.polygon if prediction.polygon is not None else _corners(prediction.box))
+            polygons.append(prediction.polygon if prediction.polygon is not None else box_corners(prediction.box))
             if show is not None:
                 shown.append(annotate(frame, prediction))
             bar.set_postfix(fps=f"{len(boxes[1:]) / (time.perf_counter() - start):.1f}")
@@ -156,11 +157,6 @@ def run(checkpoint: str, source: tuple[str | None, str | None], box_text: str, o
         write_video(show, [annotate(first, _first_prediction(box))] + shown, 30.0)
     print(f"track: {len(boxes)} frames -> {out}" + (f", {show}" if show is not None else ""))
     return np.array(boxes)
-
-
-def _corners(box) -> np.ndarray:
-    x, y, w, h = box
-    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], float)
 
 
 def _first_prediction(box):
