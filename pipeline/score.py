@@ -2,7 +2,7 @@
 
 Also scores any result folder in pysot's layouts against a pysot-style dataset JSON, without the images:
 python -m pipeline.score --dataset-json OTB100.json --results DIR --out FILE.
-Each protocol scores its own files (pipeline/benchmarks/protocols/); the metrics (pipeline/benchmarks/metrics.py)
+Each protocol scores its own files (pipeline/benchmarks/protocols/); the metrics (pipeline/benchmarks/metrics/)
 follow the official toolkits, and score.* params pick the others.
 """
 from __future__ import annotations
