@@ -17,6 +17,7 @@ import numpy as np
 
 from pipeline.benchmarks.metrics import valid_boxes
 from pipeline.common.files import escapes_root
+from pipeline.common.labels import read_labels
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -29,7 +30,10 @@ class BenchmarkError(ValueError):
 class Sequence:
     """One benchmark sequence. gt: (n, 4) 0-based [x, y, w, h], NaN rows where unknown (test splits give the
     first only); polygons: VOT's (n, 8) 0-based corners, or None; visible: (n,) bool, or None when the
-    benchmark does not mark absence; file_offset: what the benchmark's files add to 0-based x and y."""
+    benchmark does not mark absence; file_offset: what the benchmark's files add to 0-based x and y.
+    annotations: a segmentation benchmark's label PNGs, one per frame (the first only in a test split), with
+    gt's first box the first frame's objects' bounding box; single_object: every labelled pixel is the one
+    object (DAVIS 2016), else each label is an object and 255 is void (DAVIS 2017)."""
     name: str
     frames: list[Path]
     gt: np.ndarray
@@ -37,6 +41,8 @@ class Sequence:
     visible: np.ndarray | None = None
     file_offset: float = 1.0
     attributes: dict = field(default_factory=dict)
+    annotations: list[Path] | None = None
+    single_object: bool = False
 
     @property
     def init_box(self) -> np.ndarray:
@@ -44,7 +50,10 @@ class Sequence:
 
     @property
     def has_ground_truth(self) -> bool:
-        """False for test splits (GOT-10k test, TrackingNet TEST) that give the first box only."""
+        """False for test splits (GOT-10k test, TrackingNet TEST, DAVIS test-dev) that give the first box or
+        mask only."""
+        if self.annotations is not None:
+            return len(self.annotations) == len(self.frames)
         return len(self.gt) < 2 or not np.isnan(self.gt[1:]).all()
 
 
@@ -73,6 +82,18 @@ def read_rows(path: Path, columns: tuple[int, ...] = (4,)) -> np.ndarray:
     if len({len(r) for r in rows}) > 1:
         raise BenchmarkError(f"{path}: rows of different lengths")
     return np.array(rows, float)
+
+
+def read_label_image(path: Path, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """A segmentation mask or result as its (H, W) label ids (pipeline/common/labels.py), of the frames' size
+    when `shape` is given."""
+    try:
+        labels = read_labels(path)
+    except ValueError as err:
+        raise BenchmarkError(str(err)) from None
+    if shape is not None and labels.shape != tuple(shape):
+        raise BenchmarkError(f"{path}: a {labels.shape[0]}x{labels.shape[1]} mask for {shape[0]}x{shape[1]} frames")
+    return labels
 
 
 def from_file_boxes(rows: np.ndarray, offset: float = 1.0) -> np.ndarray:

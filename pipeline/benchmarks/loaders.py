@@ -2,13 +2,15 @@
 A new layout is one loader here, listed in LOADERS, and its benchmarks' `format` in params.yaml."""
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.benchmarks.datasets import (BenchmarkError, Sequence, check_ground_truth, check_lengths, frame_number,
-                                          from_file_boxes, image_files, names_from, polygon_to_box, read_rows)
+                                          from_file_boxes, image_files, names_from, polygon_to_box, read_label_image,
+                                          read_rows)
 from pipeline.common.files import escapes_root
 
 # OTB's frame ranges (the toolkit's configSeqs): a ground truth of n rows covers the n images from this one.
@@ -182,5 +184,43 @@ def load_trackingnet(root: Path, sequence_list: Path | None = None) -> list[Sequ
     return sequences
 
 
+
+
+def load_davis(root: Path, sequence_list: Path | None = None, year: str = "2017") -> list[Sequence]:
+    """DAVIS 2016 / 2017, semi-supervised: JPEGImages/480p/<seq>/00000.jpg, Annotations/480p/<seq>/00000.png
+    (indexed PNGs; val annotates every frame, test-dev the first only) and ImageSets/<year>/val.txt, the
+    default list. 2017: each label of the first frame is an object, 255 is void; 2016: every labelled pixel
+    is the one object. The first box is the first frame's objects' bounding box (0-based, offset 0)."""
+    root = Path(root)
+    images_root, masks_root = root / "JPEGImages" / "480p", root / "Annotations" / "480p"
+    for folder in (images_root, masks_root):
+        if not folder.is_dir():
+            raise BenchmarkError(f"{folder}: folder not found (DAVIS keeps its frames and masks there)")
+    default = root / "ImageSets" / year / "val.txt"
+    list_file = sequence_list or (default if default.exists() else None)
+    sequences = []
+    for name in names_from(list_file, sorted(p.name for p in images_root.iterdir() if p.is_dir())):
+        frames = image_files(images_root / name)
+        found = {p.stem: p for p in (masks_root / name).glob("*.png")}
+        if frames[0].stem not in found:
+            raise BenchmarkError(f"{masks_root / name}: no {frames[0].stem}.png, the first frame's mask")
+        missing = [f.stem for f in frames if f.stem not in found]
+        if len(found) > 1 and missing:
+            raise BenchmarkError(f"{masks_root / name}: no mask for {len(missing)} of {len(frames)} frames "
+                                 f"({missing[0]}.png ...)")
+        annotations = [found[f.stem] for f in frames] if len(found) > 1 else [found[frames[0].stem]]
+        labels = read_label_image(annotations[0])
+        objects = (labels > 0) if year == "2016" else (labels > 0) & (labels != 255)
+        if not objects.any():
+            raise BenchmarkError(f"{annotations[0]}: the first frame's mask holds no object")
+        gt = np.full((len(frames), 4), np.nan)
+        ys, xs = np.nonzero(objects)
+        gt[0] = xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()
+        sequences.append(Sequence(name, frames, gt, file_offset=0.0, annotations=annotations,
+                                  single_object=year == "2016"))
+    return sequences
+
+
 LOADERS = {"otb": load_otb, "vot": load_vot, "got10k": load_got10k, "lasot": load_lasot, "uav123": load_uav123,
-           "trackingnet": load_trackingnet}
+           "trackingnet": load_trackingnet, "davis": load_davis,
+           "davis2016": functools.partial(load_davis, year="2016")}

@@ -30,6 +30,8 @@ class SynthParams:
     got10k_sequences: int
     lasot_sequences: int
     benchmark_frames: int
+    davis_sequences: int
+    davis_frames: int
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class EvaluateParams:
 
 
 FIRST_FRAME_RULES = ("official", "as_written")  # score.first_frame (pipeline/benchmarks/protocols/ope.py)
+DAVIS_DECAY_RULES = ("official", "exact")        # score.davis_decay (pipeline/benchmarks/metrics/davis.py)
 
 
 @dataclass(frozen=True)
@@ -113,10 +116,13 @@ class ScoreParams:
     eao: str
     invalid_gt: str
     first_frame: str
+    davis_decay: str
 
     def problems(self) -> list[str]:
         checks = {"first_frame": self.first_frame not in FIRST_FRAME_RULES
-                  and f"must be one of {', '.join(FIRST_FRAME_RULES)}"}
+                  and f"must be one of {', '.join(FIRST_FRAME_RULES)}",
+                  "davis_decay": self.davis_decay not in DAVIS_DECAY_RULES
+                  and f"must be one of {', '.join(DAVIS_DECAY_RULES)}"}
         return [f"{key}: {getattr(self, key)!r} {problem}" for key, problem in checks.items() if problem]
 
 

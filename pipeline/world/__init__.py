@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.config.schema import SynthParams
-from pipeline.world import coco, got10k, imagenet, lasot, otb, vot, youtube_bb
+from pipeline.world import coco, davis, got10k, imagenet, lasot, otb, vot, youtube_bb
 from pipeline.world.render import CATEGORIES, render_clip
 from pipeline.world.writer import World
 
@@ -54,6 +54,7 @@ register(otb.BENCHMARK, 11, lambda p: p.otb_sequences, otb.write_sequence)  # no
 register(vot.BENCHMARK, 12, lambda p: p.vot_sequences, vot.write_sequence, vot.write_sequence_list)
 register(got10k.BENCHMARK, 13, lambda p: p.got10k_sequences, got10k.write_sequence, got10k.write_sequence_list)
 register(lasot.BENCHMARK, 14, lambda p: p.lasot_sequences, lasot.write_sequence, lasot.write_sequence_list)
+register(davis.BENCHMARK, 15, lambda p: p.davis_sequences, davis.write_sequence, davis.write_sequence_list)
 
 
 def _write_item(world: World, job: tuple[str, int]):

@@ -180,7 +180,8 @@ def _illumination_gain(rng, n_frames):
 
 
 def _compose_frame(background, corner, layers, t, n_objects, width, height):
-    """Frame t: the view at `corner` with the layers drawn in; returns it and each object's visible fraction."""
+    """Frame t: the view at `corner` with the layers drawn in; returns it, each object's visible fraction and
+    the owner of every pixel (k + 1 for layer k, 0 for the background)."""
     ox, oy = corner
     frame = background[oy:oy + height, ox:ox + width].copy()
     owner = np.zeros((height, width), np.int16)
@@ -192,7 +193,7 @@ def _compose_frame(background, corner, layers, t, n_objects, width, height):
         _paste(frame, owner, k + 1, sprite, mask, x, y)
         areas.append(mask.sum())
     visible = [np.count_nonzero(owner == k + 1) / max(areas[k], 1) for k in range(n_objects)]
-    return frame, visible
+    return frame, visible, owner
 
 
 def _camera_effects(rng, frame, gain, target_boxes, t):
@@ -216,11 +217,13 @@ def _tracks(layers, visible, width, height):
 
 
 def render_clip(rng, n_frames, width, height, categories, *, speed=2.0, stay_in_view=True, occluder=False,
-                pan=True, effects=True):
+                pan=True, effects=True, labels=False):
     """Render a clip. Returns (frames, tracks); the first category is the target, the rest move around it.
 
     The target never leaves the view when `stay_in_view`; the others always may. With `occluder`, a
-    background-textured bar crosses the target's path in mid-clip (partial, often full occlusion).
+    background-textured bar crosses the target's path in mid-clip (partial, often full occlusion). With
+    `labels`, also each frame's label image: k + 1 on the pixels where object k is seen, else 0 (the
+    segmentation ground truth). It draws nothing from `rng`: the clip is the same with or without.
     """
     margin = 32 if pan else 0
     background = _background(rng, height + 2 * margin, width + 2 * margin)
@@ -229,14 +232,16 @@ def render_clip(rng, n_frames, width, height, categories, *, speed=2.0, stay_in_
     if occluder:
         layers.append(_occluder_layer(rng, layers[0].boxes, n_frames))
     gain = _illumination_gain(rng, n_frames)
-    frames = []
+    frames, owners = [], []
     visible = np.zeros((len(categories), n_frames))
     for t in range(n_frames):
-        frame, visible[:, t] = _compose_frame(background, camera[t], layers, t, len(categories), width, height)
+        frame, visible[:, t], owner = _compose_frame(background, camera[t], layers, t, len(categories), width, height)
         if effects:
             frame = _camera_effects(rng, frame, gain[t], layers[0].boxes, t)
         frames.append(frame)
-    return frames, _tracks(layers[:len(categories)], visible, width, height)
+        owners.append(np.where(owner > len(categories), 0, owner).astype(np.uint8))  # the occluder is background
+    tracks = _tracks(layers[:len(categories)], visible, width, height)
+    return (frames, tracks, owners) if labels else (frames, tracks)
 
 
 def clip_categories(rng, max_objects, distractor_prob=0.4):

@@ -141,3 +141,18 @@ def test_target_box_matches_rendered_pixels(tmp_path):
     changed = np.argwhere(np.any(frames[0] != background_only[0], axis=2))
     (y0, x0), (y1, x1) = changed.min(0), changed.max(0)
     assert tuple(tracks[0].clipped(0, 160, 120)) == (x0, y0, x1 - x0 + 1, y1 - y0 + 1)
+
+
+def test_label_images_change_nothing_else_and_mark_what_is_seen():
+    """render_clip(labels=True) draws the same clip; its label images hold object k + 1 where k is seen."""
+    cats = [world.CATEGORIES[1], world.CATEGORIES[3]]
+    frames, tracks = world.render_clip(np.random.default_rng(5), 6, 160, 120, cats, occluder=True)
+    same, _, labels = world.render_clip(np.random.default_rng(5), 6, 160, 120, cats, occluder=True, labels=True)
+    assert all((a == b).all() for a, b in zip(frames, same))
+    for t, label in enumerate(labels):
+        assert set(np.unique(label)) <= {0, 1, 2}
+        for k, track in enumerate(tracks):
+            box = track.clipped(t, 160, 120)
+            ys, xs = np.nonzero(label == k + 1)
+            if len(xs):  # inside the object's box
+                assert box and xs.min() >= box[0] and xs.max() < box[0] + box[2] and ys.max() < box[1] + box[3]

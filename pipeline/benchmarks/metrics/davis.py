@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 DAVIS_BOUND_TH = 0.008  # DAVIS 2016 section 3.1: the boundary tolerance, a fraction of the image diagonal
-DAVIS_DECAY_CONVENTIONS = ("official", "exact")
+DAVIS_DECAY_CONVENTIONS = ("official", "exact")  # pipeline/config/schema.py DAVIS_DECAY_RULES names them too
 DAVIS_KEYS = ("j_mean", "j_recall", "j_decay", "f_mean", "f_recall", "f_decay")
 
 
