@@ -168,6 +168,15 @@ class Recipe:
                  if getattr(self, name) <= 0]
         if self.warmup_epochs and self.warmup_lr <= 0:
             found.append("warmup_lr must be positive with a warm-up")
+        if not 0 <= self.negative < 1:  # all-negative pairs teach no localisation: nothing to learn from
+            found.append(f"negative must be in [0, 1) (the share of negative pairs; {self.negative} leaves no "
+                         "positive pair)" if self.negative >= 1 else "negative must be in [0, 1)")
+        if not 0 <= self.semantic_negative <= 1:
+            found.append("semantic_negative must be in [0, 1]")
+        if not any(d.weight > 0 for d in self.datasets.values()):
+            found.append("datasets: no dataset with a positive weight, so no pair to train on")
+        if any(d.weight < 0 for d in self.datasets.values()):
+            found.append("datasets: a weight must not be negative")
         if self.warmup_epochs >= self.epochs and self.warmup_epochs:
             found.append("the warm-up must be shorter than the schedule")
         return found

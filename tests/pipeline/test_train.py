@@ -118,6 +118,11 @@ def test_bad_input_stops_before_training(tiny_shards, tmp_path):
              (["train_profiles.demo.siamfc.datasets={ytbb: {weight: 1.0, frame_range: 3}}"], "siamfc_alexnet",
               "dataset ytbb is not curated"),
              (["train_profiles.demo.siamfc.warmup_epochs=1"], "siamfc_alexnet", "warmup_lr must be positive"),
+             # recipes that cannot learn: no step size, no positive pair, no pair at all
+             (["train_profiles.demo.siamfc.lr=0"], "siamfc_alexnet", "lr must be positive"),
+             (["train_profiles.demo.siamfc.negative=1.0"], "siamfc_alexnet", "1.0 leaves no positive pair"),
+             (["train_profiles.demo.siamfc.datasets={vid: {weight: 0.0, frame_range: 100}}"], "siamfc_alexnet",
+              "no dataset with a positive weight"),
              (["train.fraction=0"], "siamfc_alexnet", "train.fraction: fraction must be in (0, 1], got 0.0")]
     for extra, variant, message in cases:
         done = run_module("pipeline.train", "--variant", variant, *sets(train_args(broken, tmp_path, *extra)))
