@@ -28,10 +28,10 @@ os.environ["MLFLOW_TRACKING_URI"] = "off"
 
 # Small enough to write in a few seconds, large enough to contain every effect the world renders.
 TINY_WORLD = ["synth.vid_train_videos=8", "synth.vid_val_videos=2", "synth.vid_frames=6", "synth.det_images=12",
-              "synth.coco_images=12", "synth.ytbb_videos=6", "synth.ytbb_timestamps=5", "synth.otb_sequences=2",
-              "synth.vot_sequences=2", "synth.got10k_sequences=2", "synth.lasot_sequences=3",
-              "synth.benchmark_frames=30", "synth.davis_sequences=2", "synth.davis_frames=12",
-              "synth.workers=2"]
+              "synth.coco_images=12", "synth.ytbb_videos=6", "synth.ytbb_timestamps=5", "synth.ytvos_videos=4",
+              "synth.ytvos_frames=6", "synth.otb_sequences=2", "synth.vot_sequences=2", "synth.got10k_sequences=2",
+              "synth.lasot_sequences=3", "synth.benchmark_frames=30", "synth.davis_sequences=2",
+              "synth.davis_frames=12", "synth.workers=2"]
 
 
 def tiny_params(*overrides):

@@ -32,11 +32,11 @@ def test_make_repro_on_a_fresh_clone_then_nothing_reruns(tmp_path):
     first = make("repro", clone, venv)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "matches requirements.lock, nothing to install" in first.stdout
-    for stage in ("synth", *(f"{s}@{d}" for s in ("index", "curate") for d in ("vid", "det", "coco", "ytbb"))):
+    for stage in ("synth", *(f"{s}@{d}" for s in ("index", "curate") for d in ("vid", "det", "coco", "ytbb", "ytvos"))):
         assert f"Running stage '{stage}'" in first.stdout
     for header in ("| dataset | videos |", "| dataset | shards |"):  # the index and curation summaries
         table = first.stdout[first.stdout.index(header):].splitlines()
-        assert sorted(line.split("|")[1].strip() for line in table[2:6]) == ["coco", "det", "vid", "ytbb"]
+        assert sorted(line.split("|")[1].strip() for line in table[2:7]) == ["coco", "det", "vid", "ytbb", "ytvos"]
     assert not list((clone / "data").rglob("*lock.mdb"))
     for stage in ("train@siamfc_alexnet", "evaluate-untrained@siamrpn_alexnet_dw-synth-otb", "score@identity-synth-vot"):
         assert f"Running stage '{stage}'" in first.stdout

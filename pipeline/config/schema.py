@@ -25,6 +25,8 @@ class SynthParams:
     coco_images: int
     ytbb_videos: int
     ytbb_timestamps: int
+    ytvos_videos: int
+    ytvos_frames: int
     otb_sequences: int
     vot_sequences: int
     got10k_sequences: int

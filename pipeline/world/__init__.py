@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.config.schema import SynthParams
-from pipeline.world import coco, davis, got10k, imagenet, lasot, otb, vot, youtube_bb
+from pipeline.world import coco, davis, got10k, imagenet, lasot, otb, vot, youtube_bb, youtube_vos
 from pipeline.world.render import CATEGORIES, render_clip
 from pipeline.world.writer import World
 
@@ -50,6 +50,7 @@ register("vid-val", 2, lambda p: p.vid_val_videos, imagenet.write_val_snippet, i
 register("det", 3, lambda p: p.det_images, imagenet.write_det_image, imagenet.write_det_list)
 register("coco", 4, lambda p: p.coco_images, coco.write_image, coco.write_instances)
 register("ytbb", 5, lambda p: p.ytbb_videos, youtube_bb.write_video, youtube_bb.write_csv)
+register("ytvos", 6, lambda p: p.ytvos_videos, youtube_vos.write_video, youtube_vos.write_meta)
 register(otb.BENCHMARK, 11, lambda p: p.otb_sequences, otb.write_sequence)  # no list file: its folders are the list
 register(vot.BENCHMARK, 12, lambda p: p.vot_sequences, vot.write_sequence, vot.write_sequence_list)
 register(got10k.BENCHMARK, 13, lambda p: p.got10k_sequences, got10k.write_sequence, got10k.write_sequence_list)

@@ -90,6 +90,8 @@ def vid_folder(root):
     ("ytbb", lambda root: text(root / "yt_bb_detection_train.csv", ""),
      "{root}: no annotations in dataset 'ytbb' (youtube_bb, split 'train')"),
     ("vid", lambda root: vid_folder(root), "{root}: no annotations in dataset 'vid' (imagenet_vid, split 'train')"),
+    ("ytvos", lambda root: text(root / "train/meta.json", '{"videos": {}}'),
+     "{root}: no annotations in dataset 'ytvos' (youtube_vos, split 'train')"),
     ("vid", lambda root: (vid_folder(root) / "000000.xml").write_text(""),
      "{root}: nothing usable in dataset 'vid', all 1 items skipped (annotation_unparsable 1); first: "
      "{root}/Annotations/VID/train/ILSVRC2015_train_00000000/000000.xml: annotation_unparsable XML does not parse "

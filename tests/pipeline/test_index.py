@@ -69,7 +69,7 @@ def test_cli_missing_root_is_one_line(tmp_path):
 def test_cli_unknown_dataset_lists_the_known_ones():
     result = run_module("pipeline.index", "--dataset", "imagenet")
     assert result.returncode == 2
-    assert "unknown dataset 'imagenet' (datasets in params.yaml: vid, det, coco, ytbb)" in result.stderr
+    assert "unknown dataset 'imagenet' (datasets in params.yaml: vid, det, coco, ytbb, ytvos)" in result.stderr
 
 
 def test_cli_summary_prints_a_table(tiny_world, tmp_path):
@@ -77,4 +77,4 @@ def test_cli_summary_prints_a_table(tiny_world, tmp_path):
     result = run_module("pipeline.index", "--summary", "--set", f"index.metrics={params.metrics}", check=True)
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("| dataset | videos | tracks | object_frames |")
-    assert sorted(line.split("|")[1].strip() for line in lines[2:]) == ["coco", "det", "vid", "ytbb"]
+    assert sorted(line.split("|")[1].strip() for line in lines[2:]) == ["coco", "det", "vid", "ytbb", "ytvos"]

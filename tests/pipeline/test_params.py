@@ -20,7 +20,7 @@ def test_repository_params_load_into_frozen_dataclasses():
     params = load_params(REPO / "params.yaml")
     assert isinstance(params, Params)
     assert params.synth.seed == 0 and isinstance(params.synth.image_width, int)
-    assert set(params.datasets) == {"vid", "det", "coco", "ytbb"}
+    assert set(params.datasets) == {"vid", "det", "coco", "ytbb", "ytvos"}
     with pytest.raises(AttributeError):
         params.synth.seed = 1
 

@@ -14,6 +14,7 @@ __all__ = ["Annotation", "Skip", "adapters"]
 
 def adapters():
     """Format name -> read function (imported lazily so that one broken adapter does not hide the others)."""
-    from pipeline.data.sources import coco, imagenet_det, imagenet_vid, youtube_bb
+    from pipeline.data.sources import coco, imagenet_det, imagenet_vid, youtube_bb, youtube_vos
     return {"imagenet_vid": imagenet_vid.read, "imagenet_det": imagenet_det.read,
-            "coco": coco.read, "youtube_bb": youtube_bb.read}
+            "coco": coco.read, "youtube_bb": youtube_bb.read,
+            "youtube_vos": youtube_vos.read}
