@@ -156,3 +156,17 @@ def test_label_images_change_nothing_else_and_mark_what_is_seen():
             ys, xs = np.nonzero(label == k + 1)
             if len(xs):  # inside the object's box
                 assert box and xs.min() >= box[0] and xs.max() < box[0] + box[2] and ys.max() < box[1] + box[3]
+
+
+def test_youtube_vos_meta_lists_the_frames_where_each_object_is_seen(tiny_world):
+    from pipeline.common.labels import read_labels
+    root = tiny_world / "youtube-vos/train"
+    videos = json.loads((root / "meta.json").read_text())["videos"]
+    assert len(videos) == 4
+    for video, entry in videos.items():
+        names = sorted(p.stem for p in (root / "JPEGImages" / video).glob("*.jpg"))
+        assert names == [f"{5 * t:05d}" for t in range(6)] == sorted(p.stem for p in (root / "Annotations" / video).iterdir())
+        labels = {n: read_labels(root / "Annotations" / video / f"{n}.png") for n in names}
+        for object_id, obj in entry["objects"].items():
+            assert obj["frames"] == [n for n in names if (labels[n] == int(object_id)).any()]
+            assert obj["category"] in {c.name for c in world.CATEGORIES}
