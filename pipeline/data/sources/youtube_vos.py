@@ -48,7 +48,7 @@ def _video(root: Path, split: str, video: str, objects: dict, meta: Path):
     masks: dict[str, np.ndarray | Skip] = {}  # a video's PNGs, each read once for all its objects
     for object_id, obj in objects.items():
         frames = obj.get("frames") if isinstance(obj, dict) else None
-        if not (object_id.isdigit() and isinstance(obj.get("category"), str) and isinstance(frames, list)
+        if not (object_id.isdigit() and isinstance(frames, list) and isinstance(obj.get("category"), str)
                 and all(isinstance(f, str) and f.isdigit() for f in frames)):
             yield Skip("annotation_unparsable", f"{meta}#{video}/{object_id}",
                        "an object needs a numeric id, a category and a list of frame names")

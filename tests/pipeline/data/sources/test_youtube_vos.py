@@ -54,11 +54,12 @@ def test_polygons_reproduce_the_mask():
 def test_absent_frames_missing_and_bad_masks_and_bad_meta(tmp_path):
     fixture(tmp_path, {"1": {"category": "ape", "frames": ["00000", "00005", "00010", "00015"]},
                        "2": {"category": "duck", "frames": ["00000", "00005", "00010"]},
-                       "x": {"category": "duck", "frames": ["00000"]}})
+                       "x": {"category": "duck", "frames": ["00000"]}, "3": "duck", "4": {"category": "duck"}})
     cv2.imwrite(str(tmp_path / "train/Annotations/v1/00010.png"), np.zeros((48, 64, 3), np.uint8))
     meta, frames, stats, skipped = build(tmp_path, "youtube_vos", "train")
-    # 00010 is an RGB PNG (both objects' frames there skipped), 00015 has no PNG, "x" is no object id
-    assert skips(stats) == {"mask_unreadable": 2, "mask_missing": 1, "annotation_unparsable": 1}
+    # 00010 is an RGB PNG (both objects' frames there skipped), 00015 has no PNG, "x" is no object id, object 3
+    # is not an object and 4 lists no frames
+    assert skips(stats) == {"mask_unreadable": 2, "mask_missing": 1, "annotation_unparsable": 3}
     assert any("00015.png" in s.path for s in skipped if s.reason == "mask_missing")
     labels_png(tmp_path / "train/Annotations/v1/00010.png", np.zeros((48, 64), np.uint8))
     meta, frames, stats, _ = build(tmp_path, "youtube_vos", "train")
