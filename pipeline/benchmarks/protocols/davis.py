@@ -101,8 +101,9 @@ class DavisSemiSupervised(Protocol):
     def score(self, sequences: list[Sequence], folder: Path, params: ScoreParams, eao_interval: str = "") -> dict:
         per_object = {}
         for s in sequences:
+            gt, pred = self.sequence_labels(s, folder)  # its errors name their file already
             try:
-                objects = M.davis_semi_supervised(*self.sequence_labels(s, folder), decay=params.davis_decay)
+                objects = M.davis_semi_supervised(gt, pred, decay=params.davis_decay)
             except ValueError as err:
                 raise BenchmarkError(f"{self.result_file(folder, s.name)}: {err}") from None
             for k, scores in enumerate(objects, start=1):

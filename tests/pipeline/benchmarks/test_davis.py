@@ -108,8 +108,9 @@ def test_bad_masks_are_one_line_naming_the_file(davis, tmp_path):
     with pytest.raises(BenchmarkError, match=r"00005\.png: result mask missing"):
         scores(params, "identity")
     _write(results / "00005.png", np.zeros((10, 10), np.uint8))
-    with pytest.raises(BenchmarkError, match=r"00005\.png: a 10x10 mask for 240x320 frames"):
+    with pytest.raises(BenchmarkError, match=r"00005\.png: a 10x10 mask for 240x320 frames") as error:
         scores(params, "identity")
+    assert str(error.value).count(sequence.name) == 1  # the file named once, not behind its folder again
     _write(results / "00005.png", np.full((240, 320), 9, np.uint8))
     with pytest.raises(BenchmarkError, match="has object 9"):
         scores(params, "identity")
