@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("command", choices=["sweep", "sync"],
                         help="sweep: start a grid's sweep run and write its id for the cells' --parent; "
                              "sync: send the runs of the outbox to their store")
-    parser.add_argument("--grid", help="sweep: a grid of the ablation section (fraction, layers)")
+    parser.add_argument("--grid", help="sweep: a grid of the ablation section (fraction, layers or one of ablation.grids)")
     parser.add_argument("--cells", default="", help="sweep: the grid's cell names, comma-separated")
     parser.add_argument("--out", help="sweep: the sweep file to write")
     args = parser.parse_args()

@@ -1,10 +1,11 @@
-"""python -m pipeline.report [--table results|fraction|layers]: Markdown reports from the MLflow store.
+"""python -m pipeline.report [--table results|fraction|layers|GRID]: Markdown reports from the MLflow store.
 
 - reports/results.md: every tracker of repro.evaluate on every benchmark of repro.benchmarks (the main
   metrics and the tracker's speed), from the newest score run of each pair outside the ablation grids and
   of the same DVC experiment as this command (none in the workspace);
 - reports/ablation_fraction.md (+ .png, AUC against the share of videos): SiamFC Table 3's columns;
-- reports/ablation_layers.md: SiamRPN++ Table 1's columns;
+- reports/ablation_layers.md (+ .png): SiamRPN++ Table 1's columns;
+- reports/ablation_<grid>.md (+ .png) for each grid of ablation.grids: a column per axis;
 one row per cell of the grid as params.yaml defines it now, from the cell's newest train and score runs
 ('-' where a cell has not finished). The report is logged as a run of its own, and an ablation report ends
 its sweep run. The runs of this DVC pipeline get their dvc.lock entry hash as a tag.
@@ -21,11 +22,10 @@ from pipeline.common.errors import UserError
 from pipeline.common.files import write_atomic, write_figure
 from pipeline.common.tables import markdown_table
 from pipeline.config import grids
-from pipeline.config.params import load_params
+from pipeline.config.params import ParamsError, load_params
 from pipeline.config.schema import Params
 from pipeline.tracking import RunContext
 
-TABLES = ("results", "fraction", "layers")
 
 
 def _newest(runs: list[dict], **tags: str) -> dict | None:
@@ -104,6 +104,39 @@ def layers_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> s
     return markdown_table(header, rows)
 
 
+def axes_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> str:
+    """A grid of ablation.grids: a column per axis, then the VOT accuracy, failures and EAO and the OTB AUC."""
+    ablation, rows = params.ablation, []
+    axes = [key.rsplit(".", 1)[-1] for key in ablation.grids[cells[0].grid].axes]
+    for cell in cells:
+        vot, otb = _cell_runs(runs, cell, ablation.vot), _cell_runs(runs, cell, ablation.otb)
+        rows.append([*(cell.tags[axis] for axis in axes), _value(vot, "accuracy"), _value(vot, "failures", 0),
+                     _value(vot, "eao"), _value(otb, "success_auc")])
+    header = [*axes, f"{ablation.vot} accuracy", f"{ablation.vot} failures", f"{ablation.vot} EAO",
+              f"{ablation.otb} AUC"]
+    return markdown_table(header, rows)
+
+
+def plot_cells(params: Params, cells: list[grids.Cell], runs: list[dict], path: Path, title: str) -> None:
+    """A grid's OTB AUC and VOT EAO per cell, as bars ('-' cells are left out)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(cells) + 1.5), 4))
+    for offset, (benchmark, metric, label) in ((-0.2, (params.ablation.otb, "success_auc", "AUC")),
+                                               (0.2, (params.ablation.vot, "eao", "EAO"))):
+        found = [(i, run["metrics"][metric]) for i, cell in enumerate(cells)
+                 if (run := _cell_runs(runs, cell, benchmark)) is not None and metric in run["metrics"]]
+        if found:
+            ax.bar([i + offset for i, _ in found], [v for _, v in found], width=0.4, label=f"{benchmark} {label}")
+    ax.set_xticks(range(len(cells)), [cell.name for cell in cells], rotation=30, ha="right")
+    ax.set(ylim=(0, 1), title=title)
+    ax.legend()
+    fig.tight_layout()
+    write_figure(fig, path)
+    plt.close(fig)
+
+
 def plot_fraction(points: list, path: Path, benchmark: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -129,16 +162,21 @@ def run(params_path: str, table: str, overrides: list[str] = (), context: RunCon
     if table == "results":
         text, files = f"# Results\n\n{results_table(params, runs)}\n", [out / "results.md"]
     else:
-        cells = grids.cells(params_path, (table,), overrides)
-        title = {"fraction": "Dataset fraction (SiamFC Table 3)", "layers": "Backbone layers (SiamRPN++ Table 1)"}
+        try:
+            cells = grids.cells(params_path, (table,), overrides)
+        except ParamsError as err:
+            raise UserError(str(err)) from None
+        files = [out / f"ablation_{table}.md", out / f"ablation_{table}.png"]
+        title = {"fraction": "Dataset fraction (SiamFC Table 3)",
+                 "layers": "Backbone layers (SiamRPN++ Table 1)"}.get(table, f"Grid {table}")
         if table == "fraction":
             body, points = fraction_table(params, cells, runs)
-            files = [out / "ablation_fraction.md", out / "ablation_fraction.png"]
             plot_fraction(points, files[1], params.ablation.otb)
         else:
-            body, files = layers_table(params, cells, runs), [out / "ablation_layers.md"]
-        variant = getattr(params.ablation, table).variant
-        text = (f"# {title[table]}\n\n{variant}, one row per cell of ablation.{table} in {params_path}, each cell "
+            body = layers_table(params, cells, runs) if table == "layers" else axes_table(params, cells, runs)
+            plot_cells(params, cells, runs, files[1], title)
+        where = f"ablation.grids.{table}" if table in params.ablation.grids else f"ablation.{table}"
+        text = (f"# {title}\n\n{cells[0].variant}, one row per cell of {where} in {params_path}, each cell "
                 f"trained with ablation.set (make ablation).\n\n{body}\n")
     write_atomic(files[0], text.encode())
     print(text)
@@ -168,11 +206,12 @@ def _end_sweep(params: Params, table: str, files: list[Path]) -> None:
 
 def main() -> None:
     parser = cli.stage_parser("pipeline.report", __doc__.split("\n\n")[0])
-    parser.add_argument("--table", choices=TABLES, action="append",
-                        help="build this report only; repeatable (default: all three)")
+    parser.add_argument("--table", action="append", metavar="NAME",
+                        help="build this report only: results or a grid's name (fraction, layers, or one of "
+                             "ablation.grids); repeatable (default: all)")
     args = parser.parse_args()
-    _, context = cli.params_from_args(args)  # checks params and takes --tag / --parent
-    for table in args.table or TABLES:
+    params, context = cli.params_from_args(args)  # checks params and takes --tag / --parent
+    for table in args.table or ("results", *grids.grid_names(params)):
         run(args.params, table, args.overrides, context)
 
 

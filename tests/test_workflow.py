@@ -67,7 +67,8 @@ def test_grid_cells_run_the_stage_commands_with_their_overrides_tags_and_sweep()
     plan = snakemake("-n", "-p", "--forceall", "ablation")
     assert plan.returncode == 0, plan.stderr
     rules, cells = planned(plan.stdout), grids.cells(REPO / "params.yaml")
-    assert len(cells) == 6 + 7  # the fraction grid in full; the layer sets with DW correlation and finetuning
+    # the fraction grid in full; the layer sets with DW correlation and finetuning; UP against DW (ablation.grids)
+    assert len(cells) == 6 + 7 + 2
     assert {r: len(c) for r, c in rules.items() if r.startswith("cell_")} == {
         "cell_train": len(cells), "cell_evaluate": 2 * len(cells), "cell_score": 2 * len(cells)}
     for rule in ("train", "evaluate", "score"):
@@ -76,6 +77,8 @@ def test_grid_cells_run_the_stage_commands_with_their_overrides_tags_and_sweep()
             assert re.fullmatch(rf"{stage}( --(set|tag) '[^']+'| --parent \S+)+", command), command
     assert any("--set 'train.fraction=0.02'" in c and "--tag 'cell=2pct'" in c for c in rules["cell_train"])
     assert any("layers=[3,5]'" in c and "--tag 'corr=dw'" in c for c in rules["cell_train"])
+    assert any("--variant siamrpnpp_r18" in c and "--set 'variants.siamrpnpp_r18.corr=up'" in c
+               and "--tag 'cell=corr-up'" in c for c in rules["cell_train"])
 
 
 def test_snakemake_lint_is_clean():
@@ -94,7 +97,13 @@ def test_a_bad_grid_stops_snakemake_before_anything_runs_with_one_line(tmp_path)
              (lambda raw: raw["ablation"]["layers"].update(variant="siamrpnpp_r51"), "'siamrpnpp_r51' is not a variant"),
              (lambda raw: raw["ablation"]["layers"].update(layers=[[2, 3]]), "layers must be a non-empty subset"),
              (lambda raw: raw["benchmarks"]["synth-otb"].update(root="/no/such/otb"),
-              "benchmarks.synth-otb.root: /no/such/otb is not a folder")]
+              "benchmarks.synth-otb.root: /no/such/otb is not a folder"),
+             (lambda raw: raw["ablation"]["grids"]["correlation"].update(axes={"variants.siamrpnpp_r18.corz": ["up"]}),
+              "ablation cell correlation/corz-up: --set 'variants.siamrpnpp_r18.corz=up': unknown key"),
+             (lambda raw: raw["ablation"]["grids"]["correlation"].update(axes={"train.seed": []}),
+              "'ablation.grids.correlation.axes.train.seed' has no value"),
+             (lambda raw: raw["ablation"]["grids"].update(layers=raw["ablation"]["grids"]["correlation"]),
+              "a grid's name is lower-case letters, digits and _, and not fraction, layers or results")]
     for change, message in cases:
         write_params(tmp_path, change)
         plan = snakemake("-n", "ablation", workdir=tmp_path)
@@ -104,21 +113,26 @@ def test_a_bad_grid_stops_snakemake_before_anything_runs_with_one_line(tmp_path)
         assert not (tmp_path / "ablation").exists()
 
 
+def tiny_paths(raw, tiny_world, tiny_index, tiny_shards, store) -> None:
+    """params for grids on the tiny world's VID, one-epoch cells."""
+    raw["synth"]["out"] = str(tiny_world)
+    raw["datasets"] = {"vid": vars(dataset_specs(tiny_world)["vid"])}
+    raw["index"] = {"out": tiny_index.out, "metrics": tiny_index.metrics}
+    raw["curate"].update(out=str(tiny_shards), metrics=str(tiny_shards.parent / "metrics"))
+    for name in ("synth-otb", "synth-vot"):
+        raw["benchmarks"][name]["root"] = str(tiny_world / "benchmarks" / name)
+    raw["benchmarks"]["synth-vot"]["eao_interval"] = "5-25"  # the tiny sequences have 30 frames
+    raw["mlflow"]["tracking_uri"] = store
+    raw["ablation"]["set"] = [*FAST, "train_profiles.demo.siamfc.epochs=1", "evaluate.backend=serial",
+                              "evaluate.vot_repetitions=1"]
+
+
 def test_a_two_cell_grid_runs_in_parallel_and_a_rerun_redoes_only_the_failed_cell(tiny_world, tiny_index,
                                                                                      tiny_shards, tmp_path):
     store = f"sqlite:///{tmp_path}/mlflow.db"
 
     def tiny_grid(raw, fractions):
-        raw["synth"]["out"] = str(tiny_world)
-        raw["datasets"] = {"vid": vars(dataset_specs(tiny_world)["vid"])}
-        raw["index"] = {"out": tiny_index.out, "metrics": tiny_index.metrics}
-        raw["curate"].update(out=str(tiny_shards), metrics=str(tiny_shards.parent / "metrics"))
-        for name in ("synth-otb", "synth-vot"):
-            raw["benchmarks"][name]["root"] = str(tiny_world / "benchmarks" / name)
-        raw["benchmarks"]["synth-vot"]["eao_interval"] = "5-25"  # the tiny sequences have 30 frames
-        raw["mlflow"]["tracking_uri"] = store
-        raw["ablation"]["set"] = [*FAST, "train_profiles.demo.siamfc.epochs=1", "evaluate.backend=serial",
-                                  "evaluate.vot_repetitions=1"]
+        tiny_paths(raw, tiny_world, tiny_index, tiny_shards, store)
         raw["ablation"]["fraction"]["fractions"] = fractions
 
     write_params(tmp_path, lambda raw: tiny_grid(raw, [0.5, 1.0]))
@@ -169,6 +183,29 @@ def test_a_two_cell_grid_runs_in_parallel_and_a_rerun_redoes_only_the_failed_cel
     assert [a.path for a in client.list_artifacts(sweep["run_id"], "report")] == [
         "report/ablation_fraction.md", "report/ablation_fraction.png"]
     assert len({r.data.tags["pipeline_id"] for r in children}) == 2  # one per snakemake invocation
+
+
+def test_a_grid_that_is_a_params_entry_runs_and_reports_a_column_per_axis(tiny_world, tiny_index, tiny_shards,
+                                                                         tmp_path):
+    def negatives_grid(raw):
+        tiny_paths(raw, tiny_world, tiny_index, tiny_shards, f"sqlite:///{tmp_path}/mlflow.db")
+        raw["ablation"]["grids"] = {"negatives": {"variant": "siamfc_alexnet", "axes": {
+            "train_profiles.demo.siamfc.negative": [0.0, 0.4]}}}
+
+    write_params(tmp_path, negatives_grid)
+    run = snakemake("--cores", "2", "reports/ablation_negatives.md", workdir=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for cell in ("negative-0.0", "negative-0.4"):
+        assert (tmp_path / f"ablation/negatives/{cell}/runs/siamfc_alexnet/checkpoint.pt").exists()
+    report = (tmp_path / "reports/ablation_negatives.md").read_text()
+    assert "| negative | synth-vot accuracy | synth-vot failures | synth-vot EAO | synth-otb AUC |" in report
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in report.splitlines() if line.startswith("| 0.")]
+    assert [row[0] for row in rows] == ["0.0", "0.4"] and all(re.fullmatch(r"\d\.\d{3}", row[-1]) for row in rows)
+    assert (tmp_path / "reports/ablation_negatives.png").stat().st_size > 0
+    train = json.loads((tmp_path / "ablation/negatives/negative-0.4/runs/siamfc_alexnet/train.json").read_text())
+    assert train["epochs"][0]["loss_total"] != json.loads((tmp_path / "ablation/negatives/negative-0.0/runs/"
+                                                           "siamfc_alexnet/train.json").read_text())["epochs"][0][
+        "loss_total"]  # the axis reached the training
 
 
 def test_the_slurm_profile_plans_the_same_grid_jobs_with_their_resources():

@@ -12,6 +12,7 @@ from pipeline.benchmarks.datasets import (BenchmarkError, Sequence, check_ground
                                           from_file_boxes, image_files, names_from, polygon_to_box, read_label_image,
                                           read_rows)
 from pipeline.common.files import escapes_root
+from pipeline.common.labels import mask_box
 
 # OTB's frame ranges (the toolkit's configSeqs): a ground truth of n rows covers the n images from this one.
 OTB_START_FRAMES = {"David": 300, "BlurCar1": 247, "BlurCar3": 3, "BlurCar4": 18}
@@ -214,8 +215,7 @@ def load_davis(root: Path, sequence_list: Path | None = None, year: str = "2017"
         if not objects.any():
             raise BenchmarkError(f"{annotations[0]}: the first frame's mask holds no object")
         gt = np.full((len(frames), 4), np.nan)
-        ys, xs = np.nonzero(objects)
-        gt[0] = xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()
+        gt[0] = mask_box(objects)
         sequences.append(Sequence(name, frames, gt, file_offset=0.0, annotations=annotations,
                                   single_object=year == "2016"))
     return sequences

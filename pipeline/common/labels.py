@@ -47,3 +47,9 @@ def read_labels(path: str | Path) -> np.ndarray:
         raise ValueError(f"{path}: label image not found") from None
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"{path}: not a readable PNG ({err})") from None
+
+
+def mask_box(mask: np.ndarray) -> np.ndarray:
+    """The bounding box [x, y, w, h] of a non-empty mask's pixels (pixel i spans [i, i + 1))."""
+    ys, xs = np.nonzero(mask)
+    return np.array([xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()], float)

@@ -4,11 +4,15 @@ A cell is one training and its evaluations under <ablation.out>/<grid>/<cell>/ (
 run by the ordinary stage commands with the cell's --set overrides and --tag lineage:
 - fraction (SiamFC Table 3): `train.fraction` per cell, named by its percentage (2pct ... 100pct);
 - layers (SiamRPN++ Table 1): the variant's `layers` x `corr` x finetuning (off: the backbone stays frozen
-  for every epoch), named like L3+L4-dw-ft or L5-up-frozen.
+  for every epoch), named like L3+L4-dw-ft or L5-up-frozen;
+- any grid of ablation.grids: the product of its axes' values, each axis a params key set per cell, named by
+  the keys' last parts and the values, like corr-up or corr-dw_negative-0.4.
 Every cell's params are loaded and checked here, so a bad grid stops Snakemake before anything runs.
 """
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +20,7 @@ from pipeline.config.params import ParamsError, load_params, missing_benchmark_r
 
 from pipeline.config.schema import Params
 
-GRIDS = ("fraction", "layers")
+GRIDS = ("fraction", "layers")   # the grids with a code of their own; ablation.grids adds more by params alone
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,53 @@ def _layer_cells(params: Params) -> list[Cell]:
     return cells
 
 
-def cells(params_path: str | Path = "params.yaml", grids: tuple[str, ...] = GRIDS,
+def _param_cells(params: Params, name: str) -> list[Cell]:
+    grid = params.ablation.grids[name]
+    found = []
+    for values in itertools.product(*grid.axes.values()):
+        pairs = [(key.rsplit(".", 1)[-1], value) for key, value in zip(grid.axes, values)]
+        folder = "_".join(f"{short}-{_folder_text(value)}" for short, value in pairs)
+        found.append(Cell(name, folder, grid.variant, [f"{k}={v}" for k, v in zip(grid.axes, values)], dict(pairs)))
+    return found
+
+
+def _folder_text(value: str) -> str:
+    """A value as a folder name's part: [3,4] -> 3+4."""
+    return re.sub(r"[^A-Za-z0-9.+-]", "", value.replace(",", "+"))
+
+
+def grid_names(params: Params) -> tuple[str, ...]:
+    return (*GRIDS, *params.ablation.grids)
+
+
+def _grid_cells(params: Params, grid: str) -> list[Cell]:
+    if grid == "fraction":
+        return _fraction_cells(params)
+    return _layer_cells(params) if grid == "layers" else _param_cells(params, grid)
+
+
+def _grid_problem(params: Params, grid: str) -> str | None:
+    """Why a grid cannot be expanded, or None."""
+    ablation = params.ablation
+    if grid not in grid_names(params):
+        return f"unknown grid {grid!r} ({', '.join(grid_names(params))})"
+    if grid in ablation.grids and (grid in (*GRIDS, "results") or not re.fullmatch(r"[a-z][a-z0-9_]*", grid)):
+        return (f"ablation.grids.{grid}: a grid's name is lower-case letters, digits and _, and not fraction, "
+                "layers or results")
+    variant = ablation.grids[grid].variant if grid in ablation.grids else getattr(ablation, grid).variant
+    if variant not in params.variants:
+        where = f"ablation.grids.{grid}" if grid in ablation.grids else f"ablation.{grid}"
+        return f"{where}.variant: {variant!r} is not a variant"
+    if grid == "fraction" and not all(0 < f <= 1 for f in ablation.fraction.fractions):
+        return f"ablation.fraction.fractions must lie in (0, 1], got {ablation.fraction.fractions}"
+    return None
+
+
+def cells(params_path: str | Path = "params.yaml", grids: tuple[str, ...] | None = None,
           overrides: list[str] = ()) -> list[Cell]:
-    """The cells of the named grids; each cell's params loaded with its overrides, so that an unknown
-    variant, an empty grid or a bad layer set is one ParamsError naming it."""
+    """The cells of the named grids (default: every grid); each cell's params loaded with its overrides, so
+    that an unknown variant, an empty grid, a bad layer set or an axis that is no params key is one ParamsError
+    naming it."""
     params = load_params(params_path, overrides)
     ablation = params.ablation
     for key, protocol in (("otb", "ope"), ("vot", "vot")):
@@ -79,18 +126,15 @@ def cells(params_path: str | Path = "params.yaml", grids: tuple[str, ...] = GRID
             raise ParamsError(f"{params_path}: {problem}")
     base = load_params(params_path, [*overrides, *ablation.set])
     found = []
-    for grid in grids:
-        if grid not in GRIDS:
-            raise ParamsError(f"unknown grid {grid!r} ({', '.join(GRIDS)})")
-        variant = getattr(ablation, grid).variant
-        if variant not in base.variants:
-            raise ParamsError(f"{params_path}: ablation.{grid}.variant: {variant!r} is not a variant")
-        if grid == "fraction" and not all(0 < f <= 1 for f in ablation.fraction.fractions):
-            raise ParamsError(f"{params_path}: ablation.fraction.fractions must lie in (0, 1], got "
-                              f"{ablation.fraction.fractions}")
-        grid_cells = _fraction_cells(base) if grid == "fraction" else _layer_cells(base)
+    for grid in grid_names(base) if grids is None else grids:
+        if problem := _grid_problem(base, grid):
+            raise ParamsError(problem if problem.startswith("unknown") else f"{params_path}: {problem}")
+        grid_cells = _grid_cells(base, grid)
         if not grid_cells:
             raise ParamsError(f"{params_path}: ablation.{grid} has no cell (an empty list in its definition)")
+        if len({cell.name for cell in grid_cells}) < len(grid_cells):
+            raise ParamsError(f"{params_path}: ablation.grids.{grid}: two cells share a folder name "
+                              f"({', '.join(cell.name for cell in grid_cells)}): give the axes distinct values")
         for cell in grid_cells:
             try:
                 load_params(params_path, [*overrides, *ablation.set, *cell.overrides])

@@ -2,11 +2,12 @@
 loads them)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from models.kinds import KINDS
-from pipeline.config.typed_yaml import build, check_section, join
+from pipeline.config.typed_yaml import ParamsError, build, check_section, join
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,32 @@ class LayersGrid:
 
 
 @dataclass(frozen=True)
+class ParamGrid:
+    """A grid that is a params entry alone: one cell per combination of its axes' values, an axis being a key of
+    params.yaml (as --set takes it) and the values it takes, e.g. {variants.siamrpnpp_r18.corr: [up, dw]}."""
+    variant: str
+    axes: dict[str, list[str]]   # values as --set writes them: [up, dw], [0.1, 0.2], ["[3,4]", "[5]"]
+
+    @classmethod
+    def from_yaml(cls, data, where: str, path: Path) -> "ParamGrid":
+        check_section(data, ["variant", "axes"], where, path)
+        axes = build(dict[str, list], data["axes"], join(where, "axes"), path)
+        if not axes:
+            raise ParamsError(f"{path}: {join(where, 'axes')!r} names no params key (e.g. "
+                              "{variants.siamrpnpp_r18.corr: [up, dw]})")
+        for key, values in axes.items():
+            if not values:
+                raise ParamsError(f"{path}: {join(where, 'axes.' + key)!r} has no value")
+        return cls(build(str, data["variant"], join(where, "variant"), path),
+                   {key: [set_value(v) for v in values] for key, values in axes.items()})
+
+
+def set_value(value) -> str:
+    """A YAML value as --set writes it: up, 0.2, true, [3,4]."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
 class AblationParams:
     """The Snakemake grids (pipeline/grids.py expands them into cells; make ablation runs them)."""
     out: str
@@ -269,6 +296,7 @@ class AblationParams:
     set: list[str]           # overrides for every cell, as --set takes them
     fraction: FractionGrid
     layers: LayersGrid
+    grids: dict[str, ParamGrid]   # more grids, each a params entry (pipeline/config/grids.py)
 
 
 @dataclass(frozen=True)

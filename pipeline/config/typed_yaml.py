@@ -92,10 +92,12 @@ def build(cls, data, where: str, path: Path):
             raise ParamsError(f"{path}: {where!r} must be a mapping, got {describe(data)}")
         return {build(key_type, k, where, path): build(value_type, v, join(where, str(k)), path)
                 for k, v in data.items()}
-    if origin is list:
-        (item_type,) = typing.get_args(cls)
+    if origin is list or cls is list:
         if not isinstance(data, list):
             raise ParamsError(f"{path}: {where!r} must be a list, got {describe(data)}")
+        if cls is list:  # a list of any YAML values
+            return list(data)
+        (item_type,) = typing.get_args(cls)
         return [build(item_type, v, f"{where}[{i}]", path) for i, v in enumerate(data)]
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(cls)

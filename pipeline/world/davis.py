@@ -15,7 +15,7 @@ BENCHMARK = "synth-davis"
 MIN_FIRST_FRAME_PIXELS = 64  # an object annotated from the first frame on is seen there by at least this much
 
 
-def first_frame_objects(labels: list[np.ndarray], n_objects: int) -> list[np.ndarray]:
+def keep_first_frame_objects(labels: list[np.ndarray], n_objects: int) -> list[np.ndarray]:
     """The label images renumbered 1 .. K over the objects seen in the first frame (in render order); the
     others become background, as DAVIS annotates only the objects of its first frame."""
     seen = [k for k in range(1, n_objects + 1) if np.count_nonzero(labels[0] == k) >= MIN_FIRST_FRAME_PIXELS]
@@ -30,7 +30,7 @@ def write_sequence(world: World, rng, index: int) -> str:
         cats = clip_categories(rng, 3, distractor_prob=0.5)
         frames, _, labels = render_clip(rng, p.davis_frames, p.image_width, p.image_height, cats,
                                         occluder=rng.random() < 0.3, labels=True)
-        labels = first_frame_objects(labels, len(cats))
+        labels = keep_first_frame_objects(labels, len(cats))
         if labels[0].any():
             break
     name = f"{cats[0].name}-{index + 1:02d}"

@@ -96,4 +96,4 @@ rule ablation_report:
 
 rule ablation:
     input:
-        expand(f"{PARAMS.report.out}/ablation_{{table}}.md", table=grids.GRIDS),
+        expand(f"{PARAMS.report.out}/ablation_{{table}}.md", table=grids.grid_names(PARAMS)),

@@ -15,7 +15,7 @@ from pipeline.benchmarks import metrics as M
 from pipeline.benchmarks.datasets import BenchmarkError, Sequence, read_label_image
 from pipeline.benchmarks.protocols.base import Protocol, plain, pyplot, read_image
 from pipeline.common.files import write_atomic, write_figure
-from pipeline.common.labels import encode_labels
+from pipeline.common.labels import encode_labels, mask_box
 from pipeline.config.schema import EvaluateParams, ScoreParams
 
 
@@ -25,12 +25,6 @@ def first_frame_objects(sequence: Sequence, shape) -> tuple[np.ndarray, list[int
     labels = read_label_image(sequence.annotations[0], shape)
     labels = (labels > 0).astype(np.uint8) if sequence.single_object else np.where(labels == 255, 0, labels)
     return labels, [int(k) for k in np.unique(labels) if k > 0]
-
-
-def mask_box(mask: np.ndarray) -> np.ndarray:
-    """The bounding box [x, y, w, h] of a mask's pixels (pixel i spans [i, i + 1))."""
-    ys, xs = np.nonzero(mask)
-    return np.array([xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()], float)
 
 
 def box_mask(box, shape) -> np.ndarray:

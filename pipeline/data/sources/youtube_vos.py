@@ -17,7 +17,7 @@ import numpy as np
 
 from pipeline.common.errors import UserError
 from pipeline.common.files import escapes_root
-from pipeline.common.labels import read_labels
+from pipeline.common.labels import mask_box, read_labels
 from pipeline.data.sources.base import Annotation, Skip
 
 
@@ -66,8 +66,7 @@ def _video(root: Path, split: str, video: str, objects: dict, meta: Path):
             if not mask.any():
                 yield Annotation(video, object_id, int(frame), image, None, obj["category"])
                 continue
-            ys, xs = np.nonzero(mask)
-            box = (float(xs.min()), float(ys.min()), float(xs.max() + 1 - xs.min()), float(ys.max() + 1 - ys.min()))
+            box = tuple(float(v) for v in mask_box(mask))
             yield Annotation(video, object_id, int(frame), image, box, obj["category"], polygons=mask_polygons(mask))
 
 
