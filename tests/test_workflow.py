@@ -101,7 +101,7 @@ def test_a_bad_grid_stops_snakemake_before_anything_runs_with_one_line(tmp_path)
              (lambda raw: raw["ablation"]["grids"]["correlation"].update(axes={"variants.siamrpnpp_r18.corz": ["up"]}),
               "ablation cell correlation/corz-up: --set 'variants.siamrpnpp_r18.corz=up': unknown key"),
              (lambda raw: raw["ablation"]["grids"]["correlation"].update(axes={"train.seed": []}),
-              "'ablation.grids.correlation.axes.train.seed' has no value"),
+              "'ablation.grids.correlation.axes' must map params keys to non-empty lists of values"),
              (lambda raw: raw["ablation"]["grids"].update(layers=raw["ablation"]["grids"]["correlation"]),
               "a grid's name is lower-case letters, digits and _, and not fraction, layers or results")]
     for change, message in cases:

@@ -272,19 +272,12 @@ class ParamGrid:
     def from_yaml(cls, data, where: str, path: Path) -> "ParamGrid":
         check_section(data, ["variant", "axes"], where, path)
         axes = build(dict[str, list], data["axes"], join(where, "axes"), path)
-        if not axes:
-            raise ParamsError(f"{path}: {join(where, 'axes')!r} names no params key (e.g. "
-                              "{variants.siamrpnpp_r18.corr: [up, dw]})")
-        for key, values in axes.items():
-            if not values:
-                raise ParamsError(f"{path}: {join(where, 'axes.' + key)!r} has no value")
-        return cls(build(str, data["variant"], join(where, "variant"), path),
-                   {key: [set_value(v) for v in values] for key, values in axes.items()})
-
-
-def set_value(value) -> str:
-    """A YAML value as --set writes it: up, 0.2, true, [3,4]."""
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        if not axes or not all(axes.values()):
+            raise ParamsError(f"{path}: {join(where, 'axes')!r} must map params keys to non-empty lists of values, "
+                              "e.g. {variants.siamrpnpp_r18.corr: [up, dw]}")
+        return cls(build(str, data["variant"], join(where, "variant"), path),  # values as --set writes them
+                   {k: [v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for v in values]
+                    for k, values in axes.items()})
 
 
 @dataclass(frozen=True)
