@@ -37,19 +37,6 @@ class Distributed:
             dist.destroy_process_group()
 
 
-def mixed_precision(amp: bool, device: torch.device) -> torch.dtype | None:
-    """train.amp's autocast type: float16 on CUDA (with a gradient scaler); bfloat16 on a CPU that computes it
-    natively (AVX512-BF16 or AMX: about twice the float32 pairs/s of the demo models, docs/training.md); None,
-    float32, elsewhere, where emulated bfloat16 would be slower."""
-    if not amp:
-        return None
-    if device.type == "cuda":
-        return torch.float16
-    # torch has no public query of the CPU's bfloat16 support; these two are what oneDNN's kernels need
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    return torch.bfloat16 if native else None
-
-
 def one_torch_thread(_):
     """A DataLoader worker's init: one torch thread each, the cores go to the workers."""
     torch.set_num_threads(1)

@@ -29,7 +29,7 @@ from pipeline.common.errors import UserError
 from pipeline.common.files import write_atomic
 from pipeline.config.schema import Params
 from pipeline.training import run_folder
-from pipeline.training.distributed import Distributed, mixed_precision, one_torch_thread
+from pipeline.training.distributed import Distributed, one_torch_thread
 from pipeline.training.pairs import PairDataset, make_sampler, rank_indices
 from pipeline.training.run_metrics import log_epoch, log_missed_epochs, now_ms, system_metrics
 from pipeline.training.schedule import make_optimizer, set_epoch_rates
@@ -57,8 +57,8 @@ class Trainer:
         self.mlflow_run_id = extra.get("mlflow_run_id")
         self.model.to(cluster.device)
         self.net = torch.nn.parallel.DistributedDataParallel(self.model) if cluster.ranks > 1 else self.model
-        self.precision = mixed_precision(self.train.amp, cluster.device)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision is torch.float16)
+        self.amp = self.train.amp and cluster.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.target_maker = self.model.target_maker(self.train.search_size)
         self.data = {s.name: {"videos": s.videos, "objects": len(s.tracks)} for s in self.sampler.sources}
 
@@ -82,7 +82,7 @@ class Trainer:
     def optimize(self, template: torch.Tensor, search: torch.Tensor, targets: dict) -> dict | None:
         """One training step on a batch on the device: the loss values, or None where a non-finite loss made
         every rank skip it."""
-        with torch.autocast(self.cluster.device.type, dtype=self.precision, enabled=self.precision is not None):
+        with torch.autocast("cuda", enabled=self.amp):
             losses = self.net(template, search, targets)
         self.step += 1
         if not self.cluster.all_finite(losses["total"]):
@@ -141,7 +141,6 @@ class Trainer:
                         extra={"skipped_steps": self.skipped, "mlflow_run_id": run.run_id, "history": self.history})
         run_folder.link_atomic(epoch_file, self.folder / "checkpoint.pt")
         summary = {"variant": self.variant, "profile": self.train.profile, "ranks": self.cluster.ranks,
-                   "precision": str(self.precision or torch.float32).removeprefix("torch."),
                    "data": self.data, "epochs": self.history, "skipped_steps": self.skipped,
                    "final_loss": record.get("loss_total"), "params_hash": self.digest, "mlflow_run_id": run.run_id}
         write_atomic(self.folder / "train.json", (json.dumps(summary, indent=1) + "\n").encode())
@@ -158,7 +157,7 @@ class Trainer:
             {"variant": self.variant, "model": self.config, "recipe": dataclasses.asdict(self.recipe),
              "train": dataclasses.asdict(self.train), "data": self.data},
             tags={"variant": self.variant, "profile": self.train.profile, "ranks": self.cluster.ranks,
-                  "precision": str(self.precision or torch.float32).removeprefix("torch."), "params_hash": self.digest}, run_id=self.mlflow_run_id, context=context)
+                  "params_hash": self.digest}, run_id=self.mlflow_run_id, context=context)
         run_folder.truncate_steps(self.folder / "steps.jsonl", self.step)
         psutil.cpu_percent()  # the first epoch's CPU use counts from here
         if self.start_epoch:
