@@ -27,7 +27,6 @@ from pipeline.config.schema import Params
 from pipeline.tracking import RunContext
 
 
-
 def _newest(runs: list[dict], **tags: str) -> dict | None:
     """The newest run (runs come newest first) whose tags include `tags`."""
     return next((r for r in runs if all(r["tags"].get(k) == v for k, v in tags.items())), None)
@@ -107,7 +106,7 @@ def layers_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> s
 def axes_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> str:
     """A grid of ablation.grids: a column per axis, then the VOT accuracy, failures and EAO and the OTB AUC."""
     ablation, rows = params.ablation, []
-    axes = [key.rsplit(".", 1)[-1] for key in ablation.grids[cells[0].grid].axes]
+    axes = list(cells[0].tags)  # the cells' tags are their axes, in the grid's order
     for cell in cells:
         vot, otb = _cell_runs(runs, cell, ablation.vot), _cell_runs(runs, cell, ablation.otb)
         rows.append([*(cell.tags[axis] for axis in axes), _value(vot, "accuracy"), _value(vot, "failures", 0),
@@ -175,9 +174,8 @@ def run(params_path: str, table: str, overrides: list[str] = (), context: RunCon
         else:
             body = layers_table(params, cells, runs) if table == "layers" else axes_table(params, cells, runs)
             plot_cells(params, cells, runs, files[1], title)
-        where = f"ablation.grids.{table}" if table in params.ablation.grids else f"ablation.{table}"
-        text = (f"# {title}\n\n{cells[0].variant}, one row per cell of {where} in {params_path}, each cell "
-                f"trained with ablation.set (make ablation).\n\n{body}\n")
+        text = (f"# {title}\n\n{cells[0].variant}, one row per cell of {grids.grid_key(params, table)} in "
+                f"{params_path}, each cell trained with ablation.set (make ablation).\n\n{body}\n")
     write_atomic(files[0], text.encode())
     print(text)
     with tracking.RunLog(params.mlflow, f"report-{table}", {"table": table}, context=context) as run:

@@ -93,18 +93,19 @@ def _grid_cells(params: Params, grid: str) -> list[Cell]:
     return _layer_cells(params) if grid == "layers" else _param_cells(params, grid)
 
 
+def grid_key(params: Params, grid: str) -> str:
+    """Where a grid is defined in params.yaml: ablation.fraction, ablation.layers or ablation.grids.<name>."""
+    return f"ablation.grids.{grid}" if grid in params.ablation.grids else f"ablation.{grid}"
+
+
 def _grid_problem(params: Params, grid: str) -> str | None:
-    """Why a grid cannot be expanded, or None."""
-    ablation = params.ablation
-    if grid not in grid_names(params):
-        return f"unknown grid {grid!r} ({', '.join(grid_names(params))})"
+    """Why a known grid cannot be expanded, or None."""
+    ablation, key = params.ablation, grid_key(params, grid)
     if grid in ablation.grids and (grid in (*GRIDS, "results") or not re.fullmatch(r"[a-z][a-z0-9_]*", grid)):
-        return (f"ablation.grids.{grid}: a grid's name is lower-case letters, digits and _, and not fraction, "
-                "layers or results")
+        return f"{key}: a grid's name is lower-case letters, digits and _, and not fraction, layers or results"
     variant = ablation.grids[grid].variant if grid in ablation.grids else getattr(ablation, grid).variant
     if variant not in params.variants:
-        where = f"ablation.grids.{grid}" if grid in ablation.grids else f"ablation.{grid}"
-        return f"{where}.variant: {variant!r} is not a variant"
+        return f"{key}.variant: {variant!r} is not a variant"
     if grid == "fraction" and not all(0 < f <= 1 for f in ablation.fraction.fractions):
         return f"ablation.fraction.fractions must lie in (0, 1], got {ablation.fraction.fractions}"
     return None
@@ -127,14 +128,16 @@ def cells(params_path: str | Path = "params.yaml", grids: tuple[str, ...] | None
     base = load_params(params_path, [*overrides, *ablation.set])
     found = []
     for grid in grid_names(base) if grids is None else grids:
+        if grid not in grid_names(base):
+            raise ParamsError(f"unknown grid {grid!r} ({', '.join(grid_names(base))})")
         if problem := _grid_problem(base, grid):
-            raise ParamsError(problem if problem.startswith("unknown") else f"{params_path}: {problem}")
+            raise ParamsError(f"{params_path}: {problem}")
         grid_cells = _grid_cells(base, grid)
         if not grid_cells:
-            raise ParamsError(f"{params_path}: ablation.{grid} has no cell (an empty list in its definition)")
+            raise ParamsError(f"{params_path}: {grid_key(base, grid)} has no cell (an empty list in its definition)")
         if len({cell.name for cell in grid_cells}) < len(grid_cells):
-            raise ParamsError(f"{params_path}: ablation.grids.{grid}: two cells share a folder name "
-                              f"({', '.join(cell.name for cell in grid_cells)}): give the axes distinct values")
+            raise ParamsError(f"{params_path}: {grid_key(base, grid)}: two cells share a folder name "
+                              f"({', '.join(cell.name for cell in grid_cells)}): give each cell distinct values")
         for cell in grid_cells:
             try:
                 load_params(params_path, [*overrides, *ablation.set, *cell.overrides])
