@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from pipeline.config import grids
-from pipeline.config.params import ParamsError, load_params
+from pipeline.config.params import ParamsError, load_params, repro_cells
 
 try:  # bad params stop everything before the first job, in one line
     PARAMS = load_params("params.yaml")

@@ -1,7 +1,7 @@
 """python -m pipeline.report [--table results|fraction|layers|GRID]: Markdown reports from the MLflow store.
 
-- reports/results.md: every tracker of repro.evaluate on every benchmark of repro.benchmarks (the main
-  metrics and the tracker's speed), from the newest score run of each pair outside the ablation grids and
+- reports/results.md: every tracker of repro on each of its benchmarks (the main metrics and the
+  tracker's speed), from the newest score run of each pair outside the ablation grids and
   of the same DVC experiment as this command (none in the workspace);
 - reports/ablation_fraction.md (+ .png, AUC against the share of videos): SiamFC Table 3's columns;
 - reports/ablation_layers.md (+ .png): SiamRPN++ Table 1's columns;
@@ -22,7 +22,7 @@ from pipeline.common.errors import UserError
 from pipeline.common.files import write_atomic, write_figure
 from pipeline.common.tables import markdown_table
 from pipeline.config import grids
-from pipeline.config.params import ParamsError, load_params
+from pipeline.config.params import ParamsError, load_params, repro_cells
 from pipeline.config.schema import Params
 from pipeline.tracking import RunContext
 
@@ -40,26 +40,28 @@ def _value(run: dict | None, metric: str, digits: int = 3) -> str:
 
 
 def results_table(params: Params, runs: list[dict]) -> str:
-    """repro.evaluate x repro.benchmarks from the newest score runs of this DVC experiment (or workspace)."""
+    """dvc repro's trackers x benchmarks (repro_cells) from the newest score runs of this DVC experiment (or
+    workspace); '-' where a tracker is not evaluated on a benchmark or not scored yet."""
     exp = os.environ.get("DVC_EXP_NAME", "")
     runs = [r for r in runs if "grid" not in r["tags"] and r["tags"].get("dvc_exp_name", "") == exp]
     header, rows = ["tracker"], []
     for benchmark in params.repro.benchmarks:
         protocol = params.benchmarks[benchmark].protocol
         header += [f"{benchmark} {name}" for _, name in PROTOCOLS[protocol].columns] + [f"{benchmark} fps"]
+    cells = repro_cells(params.repro)
     missing = []
-    for tracker in params.repro.evaluate:
+    for tracker, benchmarks in cells.items():
         row = [tracker]
         for benchmark in params.repro.benchmarks:
-            run = _newest(runs, tracker=tracker, benchmark=benchmark)
-            if run is None:
+            run = _newest(runs, tracker=tracker, benchmark=benchmark) if benchmark in benchmarks else None
+            if run is None and benchmark in benchmarks:
                 missing.append(f"{tracker} on {benchmark}")
             protocol = params.benchmarks[benchmark].protocol
             row += [_value(run, key) for key, _ in PROTOCOLS[protocol].columns] + [_value(run, "fps", 0)]
         rows.append(row)
-    if len(missing) == len(params.repro.evaluate) * len(params.repro.benchmarks):
-        raise UserError("no score runs in the MLflow store for repro.evaluate x repro.benchmarks (run: dvc repro; "
-                            "a deleted store refills with: dvc repro --force score)")
+    if len(missing) == sum(map(len, cells.values())):
+        raise UserError("no score runs in the MLflow store for the trackers and benchmarks of repro (run: dvc "
+                        "repro; a deleted store refills with: dvc repro --force --glob 'score*')")
     note = f"\n\nNot scored yet: {', '.join(missing)}." if missing else ""
     return markdown_table(header, rows) + note
 

@@ -17,6 +17,7 @@ from pipeline.benchmarks.protocols import PROTOCOLS
 from pipeline.common.errors import UserError
 from pipeline.common.files import write_atomic
 from pipeline.common.tables import markdown_table
+from pipeline.config.params import repro_cells
 from pipeline.config.schema import Params, ScoreParams
 from pipeline.tracking import RunContext
 
@@ -33,13 +34,13 @@ def write(result: dict, path: Path, title: str, protocol: str) -> None:
 
 
 def summary(params: Params) -> str:
-    """The main table of `dvc repro`: every tracker of repro.evaluate on every benchmark of repro.benchmarks,
-    and its speed over all of them (results/V/B/speed.json); a cell not yet scored is '-'."""
+    """The main table of `dvc repro`: every tracker it evaluates on each of its benchmarks (repro_cells), and
+    its speed over all of them (results/V/B/speed.json); a cell not yet scored, or not evaluated, is '-'."""
     header, rows = ["tracker"], []
     for benchmark in params.repro.benchmarks:
         header += [f"{benchmark} {name}" for _, name in PROTOCOLS[params.benchmarks[benchmark].protocol].columns]
     header.append("fps")
-    for variant in params.repro.evaluate:
+    for variant in repro_cells(params.repro):
         row, frames, seconds = [variant], 0, 0.0
         for benchmark in params.repro.benchmarks:
             path = Path(params.score.out) / variant / f"{benchmark}.json"
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--results", help="with --dataset-json: the result folder in pysot's layout")
     parser.add_argument("--out", help="with --dataset-json: the metrics JSON to write (a PNG beside it)")
     parser.add_argument("--summary", action="store_true",
-                        help="print the table of repro.evaluate x repro.benchmarks from the metrics written so far")
+                        help="print the main table of dvc repro (repro: in params.yaml) from the metrics written so far")
     parser.add_argument("--eao-interval", default="VOT2018",
                         help="with --dataset-json on VOT: the challenge year or LOW-HIGH (default: %(default)s)")
     args = parser.parse_args()

@@ -34,7 +34,7 @@ def stage(module, *args, uri, cwd=REPO):
 def test_stages_log_to_a_real_mlflow_server_and_the_report_reads_them_back(tiny_world, mlflow_server, tmp_path):
     sets = [f"benchmarks.synth-otb.root={tiny_world}/benchmarks/synth-otb", f"evaluate.results={tmp_path}/results",
             f"score.out={tmp_path}/metrics", f"report.out={tmp_path}/reports", "evaluate.backend=serial",
-            "repro.train=[]", "repro.evaluate=[identity]", "repro.benchmarks=[synth-otb]"]
+            "repro.train=[]", "repro.benchmarks=[synth-otb]"]
     options = [a for s in sets for a in ("--set", s)]
     stage("pipeline.evaluate", "--variant", "identity", "--benchmark", "synth-otb", *options, uri=mlflow_server)
     stage("pipeline.score", "--variant", "identity", "--benchmark", "synth-otb", *options, uri=mlflow_server)

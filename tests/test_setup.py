@@ -1,6 +1,6 @@
-"""The README's set-up on a fresh clone: `make repro` curates the synthetic world, trains the demo SiamFC and
-SiamRPN, evaluates them against their untrained weights and the identity tracker, prints the main table,
-and a second run does nothing.
+"""The README's set-up on a fresh clone: `make repro` curates the synthetic world, trains the demo SiamFC,
+SiamRPN, SiamRPN++ and SiamMask, evaluates them against their untrained weights and the identity tracker,
+prints the main table, and a second run does nothing.
 
 The clone reuses this checkout's .venv (VENV=...) so that the test does not reinstall every package;
 CI itself starts from a fresh clone, so the install path is exercised there on every run.
@@ -38,14 +38,22 @@ def test_make_repro_on_a_fresh_clone_then_nothing_reruns(tmp_path):
         table = first.stdout[first.stdout.index(header):].splitlines()
         assert sorted(line.split("|")[1].strip() for line in table[2:7]) == ["coco", "det", "vid", "ytbb", "ytvos"]
     assert not list((clone / "data").rglob("*lock.mdb"))
-    for stage in ("train@siamfc_alexnet", "evaluate-untrained@siamrpn_alexnet_dw-synth-otb", "score@identity-synth-vot"):
+    for stage in ("train@siammask_r50", "evaluate-untrained@siamrpnpp_r18-synth-otb", "score-identity@synth-vot",
+                  "evaluate@siammask_r50-synth-davis"):
         assert f"Running stage '{stage}'" in first.stdout
-    # Training learned something: on the held-out synthetic OTB the trained networks beat their own
-    # initial weights and the identity tracker by 0.15 AUC or more (the aim of the training issue).
+    # Training learned something: on the held-out synthetic OTB each family's trained network beats its own
+    # initial weights and the identity tracker by 0.15 AUC or more (the aim of the training issues), and
+    # SiamMask's masks beat the identity tracker's first box on synth-davis.
     table = first.stdout[first.stdout.index("| tracker |"):].splitlines()
-    auc = {row.split("|")[1].strip(): float(row.split("|")[2]) for row in table[2:7]}
-    for variant in ("siamfc_alexnet", "siamrpn_alexnet_dw"):
+    header = [cell.strip() for cell in table[0].split("|")]
+    rows = {row.split("|")[1].strip(): [cell.strip() for cell in row.split("|")] for row in table[2:11]}
+    auc = {tracker: float(row[header.index("synth-otb AUC")]) for tracker, row in rows.items()}
+    variants = ("siamfc_alexnet", "siamrpn_alexnet_dw", "siamrpnpp_r18", "siammask_r50")
+    assert set(rows) == {*variants, *(f"{v}-untrained" for v in variants), "identity"}
+    for variant in variants:
         assert auc[variant] >= max(auc[f"{variant}-untrained"], auc["identity"]) + 0.15, auc
+    jf = {tracker: row[header.index("synth-davis J&F")] for tracker, row in rows.items()}
+    assert float(jf["siammask_r50"]) >= float(jf["identity"]) + 0.1 and jf["siammask_r50-untrained"] == "-", jf
 
     # The MLflow store at the clone's root: one run per stage, all of this one pipeline, with lineage tags.
     lock = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]

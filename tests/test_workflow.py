@@ -42,12 +42,13 @@ def test_snakefile_and_dvc_yaml_run_the_same_command_for_every_stage():
     assert dvc.returncode == 0, dvc.stderr
     stages = {}
     for stage, command in re.findall(r"^Running stage '([^'@]+)[^']*':\n> (.*)$", dvc.stdout, re.M):
-        # dvc.yaml's evaluate, evaluate-untrained and evaluate-identity are Snakemake's one evaluate rule
+        # dvc.yaml's evaluate, evaluate-untrained and evaluate-identity are Snakemake's one evaluate rule (score too)
         stages.setdefault(stage.split("-")[0], []).append(command)
     plan = snakemake("-n", "-p", "--forceall", "all")
     assert plan.returncode == 0, plan.stderr
     rules = planned(plan.stdout)
-    assert set(stages) == STAGES and len(stages["evaluate"]) == 10
+    # 4 variants and identity on 3 benchmarks, the variants' initial weights on 1
+    assert set(stages) == STAGES and len(stages["evaluate"]) == len(stages["score"]) == 5 * 3 + 4
     assert {k: sorted(v) for k, v in rules.items()} == {k: sorted(v) for k, v in stages.items()}
 
 
@@ -56,8 +57,8 @@ def test_retraining_one_variant_reaches_its_own_evaluations_only():
     assert dag.returncode == 0, dag.stderr
     edges = re.findall(r'^"([^"]+)" -> "([^"]+)";$', dag.stdout, re.M)
     after = {target for source, target in edges if source == "train@siamfc_alexnet"}
-    assert after == {f"{stage}@siamfc_alexnet-{benchmark}" for stage in ("evaluate", "evaluate-untrained")
-                     for benchmark in ("synth-otb", "synth-vot")}
+    assert after == {f"evaluate@siamfc_alexnet-{benchmark}" for benchmark in ("synth-otb", "synth-vot", "synth-davis")
+                     } | {"evaluate-untrained@siamfc_alexnet-synth-otb"}
     assert not {t for s, t in edges if s == "train@siamrpn_alexnet_dw"} & after
 
 
@@ -123,8 +124,7 @@ def tiny_paths(raw, tiny_world, tiny_index, tiny_shards, store) -> None:
         raw["benchmarks"][name]["root"] = str(tiny_world / "benchmarks" / name)
     raw["benchmarks"]["synth-vot"]["eao_interval"] = "5-25"  # the tiny sequences have 30 frames
     raw["mlflow"]["tracking_uri"] = store
-    raw["ablation"]["set"] = [*FAST, "train_profiles.demo.siamfc.epochs=1", "evaluate.backend=serial",
-                              "evaluate.vot_repetitions=1"]
+    raw["ablation"]["set"] = [*FAST, "train_profiles.demo.siamfc.epochs=1", "evaluate.backend=serial"]
 
 
 def test_a_two_cell_grid_runs_in_parallel_and_a_rerun_redoes_only_the_failed_cell(tiny_world, tiny_index,

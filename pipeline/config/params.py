@@ -13,7 +13,7 @@ from pathlib import Path
 
 from models import ModelError
 from models.variants import list_variants, variant_config
-from pipeline.config.schema import IDENTITY, UNTRAINED, Params, ReproParams, base_variant
+from pipeline.config.schema import IDENTITY, UNTRAINED, Params, ReproParams
 from pipeline.config.typed_yaml import ParamsError, apply_override, build, describe, read_yaml
 
 
@@ -49,15 +49,27 @@ def load_params(path: str | Path = "params.yaml", overrides: typing.Sequence[str
 
 
 def _check_repro(repro: ReproParams, params: Params, path: Path) -> None:
-    """dvc repro's lists name variants it trains, trackers it can evaluate and benchmarks that exist."""
+    """dvc repro's lists name variants it trains and benchmarks that exist."""
     unknown = [f"repro.train: {v!r} is not a variant" for v in repro.train if v not in params.variants]
-    unknown += [f"repro.evaluate: {v!r} is not {IDENTITY} or a variant of repro.train (or one with {UNTRAINED})"
-                for v in repro.evaluate if v != IDENTITY and base_variant(v) not in repro.train]
     unknown += [f"repro.benchmarks: {b!r} is not in benchmarks" for b in repro.benchmarks if b not in params.benchmarks]
+    unknown += [f"repro.untrained: {b!r} is not in repro.benchmarks" for b in repro.untrained
+                if b not in repro.benchmarks]
     unknown += [problem for b in repro.benchmarks if b in params.benchmarks
                 if (problem := missing_benchmark_root(params, b))]
     if unknown:
         raise ParamsError(f"{path}: {'; '.join(unknown)}")
+
+
+def repro_cells(repro: ReproParams) -> dict[str, list[str]]:
+    """The benchmarks of each tracker `dvc repro` evaluates (dvc.yaml's evaluate stages), in the main table's
+    order: each trained variant, then its initial weights, and the identity tracker last."""
+    cells = {}
+    for variant in repro.train:
+        cells[variant] = list(repro.benchmarks)
+        if repro.untrained:
+            cells[variant + UNTRAINED] = list(repro.untrained)
+    cells[IDENTITY] = list(repro.benchmarks)
+    return cells
 
 
 def missing_benchmark_root(params: Params, benchmark: str) -> str | None:

@@ -233,10 +233,12 @@ def base_variant(tracker: str) -> str:
 
 @dataclass(frozen=True)
 class ReproParams:
-    """What `dvc repro` trains, evaluates and scores: the lists that dvc.yaml's foreach and matrix read."""
+    """What `dvc repro` trains, evaluates and scores: the lists that dvc.yaml's foreach and matrix read. Each
+    variant of `train` and the identity tracker run on every benchmark of `benchmarks`, the variants' initial
+    weights (<variant>-untrained) on those of `untrained`."""
     train: list[str]
-    evaluate: list[str]
     benchmarks: list[str]
+    untrained: list[str]
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,15 @@ class Trainer:
         self.skipped, self.history = extra.get("skipped_steps", 0), extra.get("history", [])
         self.mlflow_run_id = extra.get("mlflow_run_id")
         self.model.to(cluster.device)
+        # Mixed precision: float16 with loss scaling on CUDA; bfloat16 (no scaling needed) on a CPU with native
+        # bfloat16 (AVX512-BF16/AMX), in oneDNN's preferred channels-last layout (docs/performance.md).
+        self.amp = self.train.amp and (cluster.device.type == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        self.channels_last = self.amp and cluster.device.type == "cpu"
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
         self.net = torch.nn.parallel.DistributedDataParallel(self.model) if cluster.ranks > 1 else self.model
-        self.amp = self.train.amp and cluster.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and cluster.device.type == "cuda")
+        self.precision = ("bfloat16" if cluster.device.type == "cpu" else "float16") if self.amp else "float32"
         self.target_maker = self.model.target_maker(self.train.search_size)
         self.data = {s.name: {"videos": s.videos, "objects": len(s.tracks)} for s in self.sampler.sources}
 
@@ -82,7 +88,9 @@ class Trainer:
     def optimize(self, template: torch.Tensor, search: torch.Tensor, targets: dict) -> dict | None:
         """One training step on a batch on the device: the loss values, or None where a non-finite loss made
         every rank skip it."""
-        with torch.autocast("cuda", enabled=self.amp):
+        if self.channels_last:
+            template, search = (x.contiguous(memory_format=torch.channels_last) for x in (template, search))
+        with torch.autocast(self.cluster.device.type, enabled=self.amp, dtype=getattr(torch, self.precision)):
             losses = self.net(template, search, targets)
         self.step += 1
         if not self.cluster.all_finite(losses["total"]):
@@ -141,8 +149,9 @@ class Trainer:
                         extra={"skipped_steps": self.skipped, "mlflow_run_id": run.run_id, "history": self.history})
         run_folder.link_atomic(epoch_file, self.folder / "checkpoint.pt")
         summary = {"variant": self.variant, "profile": self.train.profile, "ranks": self.cluster.ranks,
-                   "data": self.data, "epochs": self.history, "skipped_steps": self.skipped,
-                   "final_loss": record.get("loss_total"), "params_hash": self.digest, "mlflow_run_id": run.run_id}
+                   "precision": self.precision, "data": self.data, "epochs": self.history,
+                   "skipped_steps": self.skipped, "final_loss": record.get("loss_total"), "params_hash": self.digest,
+                   "mlflow_run_id": run.run_id}
         write_atomic(self.folder / "train.json", (json.dumps(summary, indent=1) + "\n").encode())
         # Sent after the checkpoint: a run killed mid-epoch and resumed logs each step once.
         log_epoch(run, steps, record, epoch_file, system_metrics(self.cluster.device))
@@ -157,7 +166,7 @@ class Trainer:
             {"variant": self.variant, "model": self.config, "recipe": dataclasses.asdict(self.recipe),
              "train": dataclasses.asdict(self.train), "data": self.data},
             tags={"variant": self.variant, "profile": self.train.profile, "ranks": self.cluster.ranks,
-                  "params_hash": self.digest}, run_id=self.mlflow_run_id, context=context)
+                  "precision": self.precision, "params_hash": self.digest}, run_id=self.mlflow_run_id, context=context)
         run_folder.truncate_steps(self.folder / "steps.jsonl", self.step)
         psutil.cpu_percent()  # the first epoch's CPU use counts from here
         if self.start_epoch:

@@ -60,9 +60,9 @@ def test_overrides_are_typed_and_validated():
 
 def test_dvc_repro_lists_name_existing_variants_and_benchmarks():
     with pytest.raises(ParamsError, match=r"repro.train: 'siamfc' is not a variant"):
-        load_params(REPO / "params.yaml", ["repro.train=[siamfc]", "repro.evaluate=[identity]"])
-    with pytest.raises(ParamsError, match=r"repro.evaluate: 'siammask_r50-untrained' is not identity or a variant"):
-        load_params(REPO / "params.yaml", ["repro.evaluate=[siammask_r50-untrained]"])
+        load_params(REPO / "params.yaml", ["repro.train=[siamfc]"])
+    with pytest.raises(ParamsError, match=r"repro.untrained: 'synth-lasot' is not in repro.benchmarks"):
+        load_params(REPO / "params.yaml", ["repro.untrained=[synth-lasot]"])
     with pytest.raises(ParamsError, match=r"repro.benchmarks: 'otb100' is not in benchmarks"):
         load_params(REPO / "params.yaml", ["repro.benchmarks=[otb100]"])
 

@@ -56,8 +56,8 @@ rule score:
 
 rule report:
     input:
-        expand(f"{PARAMS.score.out}/{{tracker}}/{{benchmark}}.json", tracker=PARAMS.repro.evaluate,
-               benchmark=PARAMS.repro.benchmarks),
+        [f"{PARAMS.score.out}/{tracker}/{benchmark}.json"
+         for tracker, benchmarks in repro_cells(PARAMS.repro).items() for benchmark in benchmarks],
     output:
         f"{PARAMS.report.out}/{{table}}.md",
     log:

@@ -67,6 +67,19 @@ def test_result_files_round_trip_in_the_toolkit_layouts(sequence, tmp_path):
     assert back[0][:8] == [[1.0]] + [pytest.approx(r) for r in runs[0][1:7]] + [[2.0]]
 
 
+
+def test_one_vot_run_of_a_deterministic_tracker_scores_as_the_toolkits_three(sequence, tmp_path):
+    """evaluate.vot_repetitions: 1 (pysot's practice, the default) against the VOT toolkit's 15 with its stop
+    after 3 identical runs."""
+    for repetitions in (1, 15):
+        runs, _ = run_vot(lambda: Scripted(sequence, lost={7, 27}), sequence, skip=5, repetitions=repetitions)
+        write_vot(tmp_path / str(repetitions), sequence, runs)
+    one, three = (PROTOCOLS["vot"].score([sequence], tmp_path / r, score_params("official"), "5-25")["overall"]
+                  for r in ("1", "15"))
+    assert len(list((tmp_path / "15" / "baseline" / "seq").iterdir())) == 3
+    assert one == pytest.approx(three, rel=1e-12)  # the sums over three runs round differently, nothing more
+    assert one["failures"] == 2 and 0 < one["eao"] < 1
+
 @pytest.mark.parametrize("content, message", [
     ("1,2,3,4\n" * 29, "29 boxes for 30 ground-truth frames"),
     ("1,2,3,4\n" * 31, "31 boxes for 30 ground-truth frames"),
