@@ -89,20 +89,24 @@ def loader_rates(args, sampler, dataset, indices) -> dict:
     return rates
 
 
-def training_rates(args, params) -> tuple[dict, str]:
-    """Pairs per second of the second of two epochs of `python -m pipeline.train` under torchrun: 1 and 2
-    ranks on CPU, fp32 and AMP on one GPU; and the name of that comparison."""
+def training_rates(args, params) -> tuple[dict, list]:
+    """Pairs per second of the second of two epochs of `python -m pipeline.train` under torchrun: on CPU
+    float32 and mixed precision (bfloat16 where the CPU has it) with 1 rank, and 2 ranks; fp32 and AMP on
+    one GPU; and the ratios of those runs."""
     head = params.variants[args.variant]["head"]
     profile = f"train_profiles.{params.train.profile}.{head}"
     common_sets = [*args.set, f"train.device={args.device}", f"train.loader_workers={args.loader_workers}",
                    f"{profile}.epochs=2", f"{profile}.warmup_epochs=0", f"{profile}.freeze_backbone_epochs=0",
                    f"{profile}.pairs_per_epoch={args.pairs}"]
-    # CPU: one rank per core, gloo. One GPU: a rank per GPU, so fp32 against AMP instead.
+    # CPU: one rank per core, gloo. One GPU: a rank per GPU, so fp32 against AMP only.
     if args.device == "cpu":
-        runs, compared = {"training, 1 rank": (1, []), "training, 2 ranks": (2, [])}, "training 2 ranks / 1 rank"
+        runs = {"training float32, 1 rank": (1, ["train.amp=false"]), "training, 1 rank": (1, ["train.amp=true"]),
+                "training, 2 ranks": (2, ["train.amp=true"])}
+        compared = [("training mixed precision / float32, 1 rank", "training, 1 rank", "training float32, 1 rank"),
+                    ("training 2 ranks / 1 rank", "training, 2 ranks", "training, 1 rank")]
     else:
         runs = {"training fp32, 1 GPU": (1, ["train.amp=false"]), "training AMP, 1 GPU": (1, ["train.amp=true"])}
-        compared = "training AMP / fp32"
+        compared = [("training AMP / fp32", "training AMP, 1 GPU", "training fp32, 1 GPU")]
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         for k, (name, (ranks, sets)) in enumerate(runs.items()):
@@ -113,7 +117,7 @@ def training_rates(args, params) -> tuple[dict, str]:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             summary = json.loads((Path(tmp) / str(k) / args.variant / "train.json").read_text())
             rates[name] = summary["epochs"][-1]["samples_per_second"]
-    return rates, compared
+    return rates, [(label, rates[a] / rates[b]) for label, a, b in compared]
 
 
 def main():
@@ -138,10 +142,8 @@ def main():
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
     rates = loader_rates(args, sampler, dataset, indices)
-    trained, compared = training_rates(args, params)
+    trained, ratios = training_rates(args, params)
     rates |= trained
-    first, second = trained
-    ratios = [(compared, rates[second] / rates[first])]
     if args.device == "cuda":
         for precision, amp in (("fp32", False), ("AMP", True)):
             floor, busy = step_floor(args, params, dataset, amp)

@@ -120,7 +120,7 @@ def tiny_paths(raw, tiny_world, tiny_index, tiny_shards, store) -> None:
     raw["datasets"] = {"vid": vars(dataset_specs(tiny_world)["vid"])}
     raw["index"] = {"out": tiny_index.out, "metrics": tiny_index.metrics}
     raw["curate"].update(out=str(tiny_shards), metrics=str(tiny_shards.parent / "metrics"))
-    for name in ("synth-otb", "synth-vot"):
+    for name in ("synth-otb", "synth-vot", "synth-davis"):
         raw["benchmarks"][name]["root"] = str(tiny_world / "benchmarks" / name)
     raw["benchmarks"]["synth-vot"]["eao_interval"] = "5-25"  # the tiny sequences have 30 frames
     raw["mlflow"]["tracking_uri"] = store
