@@ -53,8 +53,8 @@ def results_table(params: Params, runs: list[dict]) -> str:
     for tracker, benchmarks in cells.items():
         row = [tracker]
         for benchmark in params.repro.benchmarks:
-            run = _newest(runs, tracker=tracker, benchmark=benchmark) if benchmark in benchmarks else None
-            if run is None and benchmark in benchmarks:
+            run = None
+            if benchmark in benchmarks and (run := _newest(runs, tracker=tracker, benchmark=benchmark)) is None:
                 missing.append(f"{tracker} on {benchmark}")
             protocol = params.benchmarks[benchmark].protocol
             row += [_value(run, key) for key, _ in PROTOCOLS[protocol].columns] + [_value(run, "fps", 0)]
