@@ -3,8 +3,9 @@
 - reports/results.md: every tracker of repro on each of its benchmarks (the main metrics and the
   tracker's speed), from the newest score run of each pair outside the ablation grids and
   of the same DVC experiment as this command (none in the workspace);
-- reports/ablation_fraction.md (+ .png, AUC against the share of videos): SiamFC Table 3's columns;
+- reports/ablation_fraction.md (+ .png, AUC and EAO against the share of videos): SiamFC Table 3's columns;
 - reports/ablation_layers.md (+ .png): SiamRPN++ Table 1's columns;
+the two with the paper's own table beside theirs (pipeline/common/papers.py), and its values in the plot;
 - reports/ablation_<grid>.md (+ .png) for each grid of ablation.grids: a column per axis;
 one row per cell of the grid as params.yaml defines it now, from the cell's newest train and score runs
 ('-' where a cell has not finished). The report is logged as a run of its own, and an ablation report ends
@@ -19,6 +20,7 @@ from pathlib import Path
 from pipeline import cli, tracking
 from pipeline.benchmarks.protocols import PROTOCOLS
 from pipeline.common.errors import UserError
+from pipeline.common import papers
 from pipeline.common.files import write_atomic, write_figure
 from pipeline.common.tables import markdown_table
 from pipeline.config import grids
@@ -70,9 +72,9 @@ def _cell_runs(runs: list[dict], cell: grids.Cell, benchmark: str) -> dict | Non
     return _newest(runs, grid=cell.grid, cell=cell.name, stage="score", benchmark=benchmark)
 
 
-def fraction_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> tuple[str, list]:
-    """SiamFC Table 3's columns, plus the OTB AUC; and the (fraction, AUC) points of the plot."""
-    ablation, rows, points = params.ablation, [], []
+def fraction_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> tuple[str, dict]:
+    """SiamFC Table 3's columns, plus the OTB AUC; and the plot's (percent, value) points per metric."""
+    ablation, rows, points = params.ablation, [], {"AUC": [], "EAO": []}
     for cell in cells:
         train = _newest(runs, grid=cell.grid, cell=cell.name, stage="train")
         vot, otb = _cell_runs(runs, cell, ablation.vot), _cell_runs(runs, cell, ablation.otb)
@@ -84,8 +86,9 @@ def fraction_table(params: Params, cells: list[grids.Cell], runs: list[dict]) ->
         fraction = float(cell.tags["fraction"])
         rows.append([f"{fraction * 100:g}", videos, objects, _value(vot, "accuracy"), _value(vot, "failures", 0),
                      _value(vot, "eao"), _value(otb, "success_auc")])
-        if otb is not None:
-            points.append((fraction * 100, otb["metrics"]["success_auc"]))
+        for label, run, metric in (("AUC", otb, "success_auc"), ("EAO", vot, "eao")):
+            if run is not None and metric in run["metrics"]:
+                points[label].append((fraction * 100, run["metrics"][metric]))
     header = ["dataset %", "videos", "objects", f"{ablation.vot} accuracy", f"{ablation.vot} failures",
               f"{ablation.vot} EAO", f"{ablation.otb} AUC"]
     return markdown_table(header, rows), points
@@ -118,8 +121,10 @@ def axes_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> str
     return markdown_table(header, rows)
 
 
-def plot_cells(params: Params, cells: list[grids.Cell], runs: list[dict], path: Path, title: str) -> None:
-    """A grid's OTB AUC and VOT EAO per cell, as bars ('-' cells are left out)."""
+def plot_cells(params: Params, cells: list[grids.Cell], runs: list[dict], path: Path, title: str,
+               paper: list | None = None) -> None:
+    """A grid's OTB AUC and VOT EAO per cell, as bars ('-' cells are left out), and a paper's value per cell
+    where it has one."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
@@ -130,6 +135,9 @@ def plot_cells(params: Params, cells: list[grids.Cell], runs: list[dict], path: 
                  if (run := _cell_runs(runs, cell, benchmark)) is not None and metric in run["metrics"]]
         if found:
             ax.bar([i + offset for i, _ in found], [v for _, v in found], width=0.4, label=f"{benchmark} {label}")
+    if paper:
+        found = [(i, auc) for i, auc in enumerate(paper) if auc is not None]
+        ax.plot(*zip(*found), "k_", markersize=18, label="SiamRPN++ Table 1, OTB2015 AUC")
     ax.set_xticks(range(len(cells)), [cell.name for cell in cells], rotation=30, ha="right")
     ax.set(ylim=(0, 1), title=title)
     ax.legend()
@@ -138,18 +146,39 @@ def plot_cells(params: Params, cells: list[grids.Cell], runs: list[dict], path: 
     plt.close(fig)
 
 
-def plot_fraction(points: list, path: Path, benchmark: str) -> None:
+def plot_fraction(params: Params, points: dict, path: Path) -> None:
+    """AUC and EAO against the share of videos, with SiamFC Table 3's VOT-15 EAO dashed."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 4))
-    if points:
-        ax.plot(*zip(*sorted(points)), marker="o")
-    ax.set(xscale="log", xlabel="training videos (%)", ylabel=f"{benchmark} AUC", ylim=(0, 1),
-           title="AUC against dataset fraction (SiamFC Table 3)")
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for label, benchmark in (("AUC", params.ablation.otb), ("EAO", params.ablation.vot)):
+        if points[label]:
+            ax.plot(*zip(*sorted(points[label])), marker="o", label=f"{benchmark} {label}")
+    ax.plot([row[0] for row in papers.SIAMFC_TABLE3], [row[5] for row in papers.SIAMFC_TABLE3], "k--", marker=".",
+            label="SiamFC Table 3, VOT-15 EAO")
+    ax.set(xscale="log", xlabel="training videos (%)", ylabel="score", ylim=(0, 1),
+           title="Dataset fraction (SiamFC Table 3)")
+    ax.legend()
     fig.tight_layout()
     write_figure(fig, path)
     plt.close(fig)
+
+
+def grid_body(params: Params, table: str, cells: list[grids.Cell], runs: list[dict], plot: Path, title: str) -> str:
+    """A grid's table (with the paper's beside it for fraction and layers); writes its plot."""
+    if table == "fraction":
+        body, points = fraction_table(params, cells, runs)
+        plot_fraction(params, points, plot)
+        return body + _published(papers.SIAMFC_TABLE3_SOURCE, papers.SIAMFC_TABLE3_HEADER, papers.siamfc_table3_rows())
+    if table == "layers":
+        plot_cells(params, cells, runs, plot, title, [
+            papers.siamrpnpp_table1_auc(tuple(map(int, c.tags["layers"].split(","))), c.tags["finetune"] == "true",
+                                        c.tags["corr"]) for c in cells])
+        return layers_table(params, cells, runs) + _published(
+            papers.SIAMRPNPP_TABLE1_SOURCE, papers.SIAMRPNPP_TABLE1_HEADER, papers.siamrpnpp_table1_rows())
+    plot_cells(params, cells, runs, plot, title)
+    return axes_table(params, cells, runs)
 
 
 def run(params_path: str, table: str, overrides: list[str] = (), context: RunContext | None = None) -> list[Path]:
@@ -170,12 +199,7 @@ def run(params_path: str, table: str, overrides: list[str] = (), context: RunCon
         files = [out / f"ablation_{table}.md", out / f"ablation_{table}.png"]
         title = {"fraction": "Dataset fraction (SiamFC Table 3)",
                  "layers": "Backbone layers (SiamRPN++ Table 1)"}.get(table, f"Grid {table}")
-        if table == "fraction":
-            body, points = fraction_table(params, cells, runs)
-            plot_fraction(points, files[1], params.ablation.otb)
-        else:
-            body = layers_table(params, cells, runs) if table == "layers" else axes_table(params, cells, runs)
-            plot_cells(params, cells, runs, files[1], title)
+        body = grid_body(params, table, cells, runs, files[1], title)
         text = (f"# {title}\n\n{cells[0].variant}, one row per cell of {grids.grid_key(params, table)} in "
                 f"{params_path}, each cell trained with ablation.set (make ablation).\n\n{body}\n")
     write_atomic(files[0], text.encode())
@@ -190,6 +214,12 @@ def run(params_path: str, table: str, overrides: list[str] = (), context: RunCon
         own = [r for r in runs if pipeline and r["tags"].get("pipeline_id") == pipeline]
         tracking.tag_lock_entries(params.mlflow, tracking.project_root() / "dvc.lock", own)
     return files
+
+
+def _published(source: str, header: list, rows: list[list]) -> str:
+    """A paper's table under the grid's own, for reference."""
+    return f"\n\nPublished, for reference: {source}, on real data with the full-size networks.\n\n" + \
+        markdown_table(header, rows)
 
 
 def _end_sweep(params: Params, table: str, files: list[Path]) -> None:

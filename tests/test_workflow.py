@@ -171,6 +171,7 @@ def test_a_two_cell_grid_runs_in_parallel_and_a_rerun_redoes_only_the_failed_cel
     videos = {row.split("|")[1].strip(): int(row.split("|")[2]) for row in rows}
     assert videos == {"50": 4, "100": 8}  # the tiny world's 8 VID training videos
     assert (tmp_path / "reports/ablation_fraction.png").stat().st_size > 0
+    assert "Published, for reference: SiamFC Table 3" in report and "| 100 | 4417 | 2m | 0.524 | 87 | 0.274 |" in report
 
     client = MlflowClient(store)
     runs = client.search_runs([client.get_experiment_by_name("siamflow").experiment_id], max_results=1000)
