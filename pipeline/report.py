@@ -94,6 +94,18 @@ def fraction_table(params: Params, cells: list[grids.Cell], runs: list[dict]) ->
     return markdown_table(header, rows), points
 
 
+def fraction_trend(params: Params, points: list) -> str:
+    """SiamFC Table 3's shape in two numbers: the Spearman rank correlation of the AUC with the share of videos,
+    and the AUC of the largest share over the smallest's."""
+    if len(points) < 3:
+        return ""
+    from scipy.stats import spearmanr  # ties get their mean rank
+    (low, low_auc), (high, high_auc) = min(points), max(points)
+    rho = spearmanr([p for p, _ in points], [auc for _, auc in points]).statistic
+    return (f"\n\n{params.ablation.otb} AUC against the share of videos: Spearman rank correlation {rho:.2f}; "
+            f"{high:g} % over {low:g} %: {high_auc - low_auc:+.3f}.")
+
+
 def layers_table(params: Params, cells: list[grids.Cell], runs: list[dict]) -> str:
     """SiamRPN++ Table 1's columns: backbone, L3, L4, L5, finetune, corr, VOT EAO, OTB AUC."""
     ablation, rows = params.ablation, []
@@ -170,7 +182,7 @@ def grid_body(params: Params, table: str, cells: list[grids.Cell], runs: list[di
     if table == "fraction":
         body, points = fraction_table(params, cells, runs)
         plot_fraction(params, points, plot)
-        return body + _published(papers.SIAMFC_TABLE3_SOURCE, papers.SIAMFC_TABLE3_HEADER, papers.siamfc_table3_rows())
+        return body + fraction_trend(params, points["AUC"]) + _published(papers.SIAMFC_TABLE3_SOURCE, papers.SIAMFC_TABLE3_HEADER, papers.siamfc_table3_rows())
     if table == "layers":
         plot_cells(params, cells, runs, plot, title, [
             papers.siamrpnpp_table1_auc(tuple(map(int, c.tags["layers"].split(","))), c.tags["finetune"] == "true",

@@ -3,9 +3,10 @@
 Every object instance has its own look: its category's outline with moved vertices, a pattern (stripes,
 checks, spots or rings) of its own period and angle in two colours, one near its category's colour and one
 free, and noise; so a model that has seen few videos has seen few of the looks it will meet (SiamFC
-Table 3's premise: more videos, better tracking). A clip has scale and aspect change, partial and full occlusion, objects leaving the view, same-category
-distractors, motion blur and illumination change. Every draw comes from the generator passed in, in a
-fixed order, so a clip is a function of that generator's seed alone.
+Table 3's premise: more videos, better tracking). A clip has scale and aspect change, partial and full
+occlusion, objects leaving the view, same-category distractors, motion blur and illumination change. Every
+draw comes from the generator passed in, in a fixed order, so a clip is a function of that generator's seed
+alone.
 """
 from __future__ import annotations
 

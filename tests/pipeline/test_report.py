@@ -26,3 +26,12 @@ def test_the_layer_report_shows_siamrpnpp_table1_beside_its_cells(tmp_path):
 def test_siamfc_table3_gives_the_eao_of_each_share_it_lists():
     assert [papers.siamfc_table3_eao(p) for p in (2, 4, 8, 16, 32, 100)] == [0.168, 0.192, 0.193, 0.219, 0.234, 0.274]
     assert papers.siamfc_table3_eao(50) is None
+
+
+def test_the_fraction_trend_is_the_rank_correlation_and_the_gain_of_all_videos_over_the_fewest():
+    params = load_params(str(REPO / "params.yaml"))
+    rising = report.fraction_trend(params, [(100, 0.51), (2, 0.40), (8, 0.45), (4, 0.44)])
+    assert "Spearman rank correlation 1.00; 100 % over 2 %: +0.110." in rising
+    falling = report.fraction_trend(params, [(2, 0.5), (4, 0.4), (100, 0.3)])
+    assert "Spearman rank correlation -1.00; 100 % over 2 %: -0.200." in falling
+    assert report.fraction_trend(params, [(2, 0.5), (100, 0.6)]) == ""  # two cells make no trend
