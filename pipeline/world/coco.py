@@ -24,7 +24,7 @@ def _object_annotation(track, image_id, width, height):
     if box is None or track.visible[0] == 0:
         return None
     x, y, w, h = (int(v) for v in track.boxes[0])
-    polygon = [round(float(v), 2) for px, py in track.shape
+    polygon = [round(float(v), 2) for px, py in track.category.shape
                for v in (np.clip(x + px * w, 0, width), np.clip(y + py * h, 0, height))]
     mask = np.zeros((height, width), np.uint8)
     cv2.fillPoly(mask, [np.round(np.reshape(polygon, (-1, 2))).astype(np.int32)], 1)

@@ -1,12 +1,8 @@
-"""The renderer: textured objects of fifteen categories over textured, cluttered, panning backgrounds.
+"""The renderer: textured objects of a few categories over textured, panning backgrounds.
 
-Every object instance has its own look: its category's outline with moved vertices, a pattern (stripes,
-checks, spots or rings) of its own period and angle in two colours, one near its category's colour and one
-free, and noise; so a model that has seen few videos has seen few of the looks it will meet (SiamFC
-Table 3's premise: more videos, better tracking). A clip has scale and aspect change, partial and full
-occlusion, objects leaving the view, same-category distractors, motion blur and illumination change. Every
-draw comes from the generator passed in, in a fixed order, so a clip is a function of that generator's seed
-alone.
+A clip has scale and aspect change, partial and full occlusion, objects leaving the view, same-category
+distractors, motion blur and illumination change. Every draw comes from the generator passed in, in a
+fixed order, so a clip is a function of that generator's seed alone.
 """
 from __future__ import annotations
 
@@ -33,9 +29,6 @@ def _ellipse(n=24):
     return tuple(zip(0.5 + 0.5 * np.cos(t), 0.5 + 0.5 * np.sin(t)))
 
 
-# The classes that ImageNet VID, COCO and YouTube-BB share (VID's cattle, domestic_cat and watercraft are COCO's
-# cow, cat and boat), so that every format can name each one; each a base outline and colour that its instances
-# vary (_instance_shape, _object_layers).
 CATEGORIES = (
     Category("airplane", "n02691156", 1, 5, 13,
              ((0.4, 0), (0.6, 0), (0.6, 0.4), (1, 0.45), (1, 0.6), (0.6, 0.6), (0.6, 1), (0.4, 1),
@@ -46,26 +39,6 @@ CATEGORIES = (
     Category("bird", "n01503061", 5, 16, 1, ((0.5, 0), (1, 1), (0, 1)), (200, 120, 40)),
     Category("boat", "n04530566", 28, 9, 3, ((0, 0), (1, 0), (0.75, 1), (0.25, 1)), (240, 240, 240)),
     Category("horse", "n02374451", 15, 19, 10, ((0.5, 0), (1, 0.5), (0.5, 1), (0, 0.5)), (30, 70, 110)),
-    Category("bicycle", "n02834778", 4, 2, 2,
-             ((0, 0.6), (0.2, 0.3), (0.5, 0.5), (0.8, 0.3), (1, 0.6), (0.8, 1), (0.5, 0.7), (0.2, 1)),
-             (50, 160, 60)),
-    Category("bus", "n02924116", 6, 6, 4, ((0, 0.1), (0.1, 0), (0.9, 0), (1, 0.1), (1, 1), (0, 1)), (20, 190, 230)),
-    Category("bear", "n02131653", 3, 23, 5,
-             ((0.1, 0), (0.3, 0.15), (0.7, 0.15), (0.9, 0), (1, 0.5), (0.8, 1), (0.2, 1), (0, 0.5)), (30, 45, 70)),
-    Category("cow", "n02402425", 8, 21, 6,
-             ((0, 0), (1, 0), (1, 0.6), (0.85, 0.6), (0.85, 1), (0.7, 1), (0.7, 0.6), (0.3, 0.6), (0.3, 1),
-              (0.15, 1), (0.15, 0.6), (0, 0.6)), (150, 150, 150)),
-    Category("cat", "n02121808", 10, 17, 7, ((0, 0), (0.25, 0.3), (0.75, 0.3), (1, 0), (1, 1), (0, 1)),
-             (90, 140, 220)),
-    Category("elephant", "n02503517", 11, 22, 20,
-             ((0, 0.1), (0.8, 0), (1, 0.3), (1, 1), (0.85, 1), (0.85, 0.5), (0.3, 0.7), (0.3, 1), (0.1, 1)),
-             (120, 110, 100)),
-    Category("motorcycle", "n03790512", 19, 4, 11, ((0, 0.5), (0.3, 0), (0.7, 0), (1, 0.5), (0.7, 1), (0.3, 1)),
-             (160, 40, 140)),
-    Category("train", "n04468005", 26, 7, 15, ((0, 0), (0.8, 0), (1, 0.4), (1, 1), (0, 1)), (60, 60, 20)),
-    Category("zebra", "n02391049", 30, 24, 17,
-             ((0.5, 0), (0.62, 0.35), (1, 0.38), (0.7, 0.6), (0.8, 1), (0.5, 0.78), (0.2, 1), (0.3, 0.6),
-              (0, 0.38), (0.38, 0.35)), (235, 235, 235)),
 )
 
 
@@ -73,7 +46,6 @@ CATEGORIES = (
 class Track:
     """One object through a clip: its full (unclipped) integer box per frame and what of it is seen."""
     category: Category
-    shape: tuple              # this instance's outline: a polygon whose bounding box is exactly [0, 1] x [0, 1]
     boxes: np.ndarray         # (n, 4) int [x, y, w, h], may extend past the image
     visible: np.ndarray       # (n,) fraction of the object's pixels that are seen
     in_view: np.ndarray       # (n,) some part of the box lies inside the image
@@ -87,66 +59,30 @@ class Track:
 class _Layer(NamedTuple):
     """What is drawn into every frame, back to front: the objects, then an occluder (category None)."""
     category: Category | None
-    shape: tuple | None       # the instance's outline; None: the whole box (the occluder)
     boxes: np.ndarray         # (n, 4) int [x, y, w, h] per frame
     texture: np.ndarray       # resized to each frame's box
 
 
-def _pattern(rng, h, w):
-    """A periodic pattern in [0, 1]: stripes, checks, spots or rings, at a random period, angle and phase."""
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    angle, period = rng.uniform(0, np.pi), rng.uniform(4, 24)
-    u = (xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period + rng.uniform(0, 2 * np.pi)
-    v = (yy * np.cos(angle) - xx * np.sin(angle)) * 2 * np.pi / period
-    kind = rng.integers(4)
-    if kind == 0:
-        pattern = np.sin(u)
-    elif kind == 1:
-        pattern = np.sign(np.sin(u) * np.sin(v))
-    elif kind == 2:
-        pattern = np.where(np.cos(u) * np.cos(v) > 0.5, 1.0, -1.0)
-    else:
-        pattern = np.sin(np.hypot(xx - rng.uniform(0, w), yy - rng.uniform(0, h)) * 2 * np.pi / period)
-    return (pattern.astype(np.float32)[..., None] + 1) / 2
-
-
-def _texture(rng, h, w, base, amplitude, second=None):
-    """Multi-scale smooth noise around a base colour over a pattern that blends towards a second colour (by
-    default the base colour a little darker: the pattern is then a faint one)."""
+def _texture(rng, h, w, base, amplitude):
+    """Multi-scale smooth noise around a base colour, plus a random stripe pattern."""
     acc = np.zeros((h, w, 3), np.float32)
     for octave, cells in enumerate((3, 9, 27)):
         grid = rng.random((cells, cells, 3), dtype=np.float32) - 0.5
         acc += cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC) * 0.6 ** octave
-    base = np.asarray(base, np.float32)
-    second = base - 0.5 * amplitude if second is None else np.asarray(second, np.float32)
-    img = base + (second - base) * _pattern(rng, h, w) + amplitude * acc
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    angle, period = rng.uniform(0, np.pi), rng.uniform(4, 16)
+    stripes = np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period)[..., None]
+    img = np.asarray(base, np.float32) + amplitude * (acc + 0.25 * stripes)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
 def _background(rng, h, w):
-    """A textured scene with clutter: flat rectangles, ellipses and thick lines of random colours."""
-    base = rng.uniform(40, 215, 3)
-    img = _texture(rng, h, w, base, rng.uniform(40, 100), base + rng.uniform(-50, 50, 3))
-    for _ in range(rng.integers(4, 16)):
-        kind, colour = rng.integers(3), tuple(int(c) for c in rng.integers(0, 256, 3))
-        x0, y0, dx, dy = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(8, w // 4)), \
-            int(rng.integers(8, h // 4))
-        if kind == 0:
-            cv2.rectangle(img, (x0, y0), (x0 + dx, y0 + dy), colour, -1)
-        elif kind == 1:
-            cv2.ellipse(img, (x0, y0), (dx // 2, dy // 2), float(rng.uniform(0, 180)), 0, 360, colour, -1)
-        else:
-            cv2.line(img, (x0, y0), (x0 + dx, y0 + dy), colour, int(rng.integers(2, 8)))
+    img = _texture(rng, h, w, rng.uniform(40, 215, 3), rng.uniform(40, 100))
+    for _ in range(rng.integers(4, 12)):  # clutter: flat rectangles of random colour
+        x0, y0 = rng.integers(0, w), rng.integers(0, h)
+        cv2.rectangle(img, (int(x0), int(y0)), (int(x0 + rng.integers(8, w // 4)), int(y0 + rng.integers(8, h // 4))),
+                      tuple(int(c) for c in rng.integers(0, 256, 3)), -1)
     return img
-
-
-def _instance_shape(rng, category):
-    """The category's outline with each vertex moved by up to 12 % of the box, rescaled so that its bounding
-    box is again exactly [0, 1] x [0, 1]: every instance a silhouette of its own."""
-    points = np.asarray(category.shape, np.float64) + rng.uniform(-0.12, 0.12, (len(category.shape), 2))
-    points -= points.min(0)
-    points /= np.maximum(points.max(0), 1e-6)
-    return tuple((round(float(x), 4), round(float(y), 4)) for x, y in points)
 
 
 def _walk(rng, n, start, sigma, low, high):
@@ -218,9 +154,9 @@ def _object_layers(rng, n_frames, width, height, categories, speed, stay_in_view
     for k, category in enumerate(categories):
         boxes = _trajectory(rng, n_frames, width, height, rng.uniform(0.12, 0.35) * size, speed,
                             stay_in_view and k == 0)
-        base = np.clip(np.asarray(category.colour) + rng.uniform(-40, 40, 3), 0, 255)
-        texture = _texture(rng, 96, 96, base, rng.uniform(30, 90), rng.uniform(0, 255, 3))
-        layers.append(_Layer(category, _instance_shape(rng, category), boxes, texture))
+        jitter = rng.uniform(-30, 30, 3)
+        texture = _texture(rng, 96, 96, np.clip(np.asarray(category.colour) + jitter, 0, 255), 70)
+        layers.append(_Layer(category, boxes, texture))
     return layers
 
 
@@ -234,7 +170,7 @@ def _occluder_layer(rng, target, n_frames):
     t = np.arange(n_frames)[:, None] - mid
     centres = np.array([cx, cy]) + t * vel
     occ_boxes = np.round(np.concatenate([centres - [ow / 2, oh / 2], np.tile([ow, oh], (n_frames, 1))], 1))
-    return _Layer(None, None, occ_boxes.astype(np.int64), _texture(rng, 96, 96, rng.uniform(40, 215, 3), 90))
+    return _Layer(None, occ_boxes.astype(np.int64), _texture(rng, 96, 96, rng.uniform(40, 215, 3), 90))
 
 
 def _illumination_gain(rng, n_frames):
@@ -252,7 +188,7 @@ def _compose_frame(background, corner, layers, t, n_objects, width, height):
     areas = []
     for k, layer in enumerate(layers):
         x, y, w, h = (int(v) for v in layer.boxes[t])
-        mask = _polygon_mask(layer.shape, w, h) if layer.shape else np.ones((h, w), bool)
+        mask = _polygon_mask(layer.category.shape, w, h) if layer.category else np.ones((h, w), bool)
         sprite = cv2.resize(layer.texture, (w, h), interpolation=cv2.INTER_LINEAR)
         _paste(frame, owner, k + 1, sprite, mask, x, y)
         areas.append(mask.sum())
@@ -276,7 +212,7 @@ def _tracks(layers, visible, width, height):
         boxes = layer.boxes
         in_view = (boxes[:, 0] < width) & (boxes[:, 1] < height) & (boxes[:, 0] + boxes[:, 2] > 0) & \
                   (boxes[:, 1] + boxes[:, 3] > 0)
-        tracks.append(Track(layer.category, layer.shape, boxes, seen, in_view))
+        tracks.append(Track(layer.category, boxes, seen, in_view))
     return tracks
 
 
