@@ -171,6 +171,9 @@ def plot_fraction(params: Params, points: dict, path: Path) -> None:
             label="SiamFC Table 3, VOT-15 EAO")
     ax.set(xscale="log", xlabel="training videos (%)", ylabel="score", ylim=(0, 1),
            title="Dataset fraction (SiamFC Table 3)")
+    shares = sorted({p for series in points.values() for p, _ in series} | {row[0] for row in papers.SIAMFC_TABLE3})
+    ax.set_xticks(shares, [f"{p:g}" for p in shares])
+    ax.minorticks_off()
     ax.legend()
     fig.tight_layout()
     write_figure(fig, path)
