@@ -185,7 +185,8 @@ def grid_body(params: Params, table: str, cells: list[grids.Cell], runs: list[di
     if table == "fraction":
         body, points = fraction_table(params, cells, runs)
         plot_fraction(params, points, plot)
-        return body + fraction_trend(params, points["AUC"]) + _published(papers.SIAMFC_TABLE3_SOURCE, papers.SIAMFC_TABLE3_HEADER, papers.siamfc_table3_rows())
+        return body + fraction_trend(params, points["AUC"]) + _published(
+            papers.SIAMFC_TABLE3_SOURCE, papers.SIAMFC_TABLE3_HEADER, papers.siamfc_table3_rows())
     if table == "layers":
         plot_cells(params, cells, runs, plot, title, [
             papers.siamrpnpp_table1_auc(tuple(map(int, c.tags["layers"].split(","))), c.tags["finetune"] == "true",

@@ -39,11 +39,6 @@ SIAMRPNPP_TABLE1 = (
 )
 
 
-def siamfc_table3_eao(percent: float) -> float | None:
-    """The paper's VOT-15 EAO at this share of the videos, or None where the table has no such row."""
-    return next((row[5] for row in SIAMFC_TABLE3 if row[0] == percent), None)
-
-
 def siamrpnpp_table1_auc(layers: tuple[int, ...], finetune: bool, corr: str) -> float | None:
     """The paper's ResNet-50 OTB2015 AUC for this cell of the layer grid, or None where it has no such row."""
     return next((row[5] for row in SIAMRPNPP_TABLE1
